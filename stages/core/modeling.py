@@ -1,0 +1,133 @@
+"""Backbones: build the embedded tokenizer + tiny Qwen2 model, load hub backbones, LoRA, checkpoints.
+
+Whatever the source, the result is a standard HF checkpoint directory that ``AutoTokenizer`` and
+``AutoModelForCausalLM`` load, chat template included, with the span tokens added as *non-special*
+tokens (GRPOTrainer decodes with skip_special_tokens=True; special span tokens would vanish there and
+zero the format and emotion rewards).
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Iterable
+
+import torch
+from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
+
+from .io import atomic_path
+
+# The Qwen2 pre-tokenizer regex (transformers.models.qwen2.tokenization_qwen2.PRETOKENIZE_REGEX).
+# AutoTokenizer rebuilds the normaliser (NFC) and this pre-tokenizer for model_type=qwen2, so a
+# tokenizer trained here must use the same pipeline or save/load would change tokenisation.
+QWEN2_PRETOKENIZE_REGEX = (
+    r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+"""
+)
+PAD, IM_START, IM_END = "<|endoftext|>", "<|im_start|>", "<|im_end|>"
+
+# ChatML. {% generation %} marks assistant tokens so SFTConfig(assistant_only_loss=True) also works on
+# whole-conversation data; the prompt with add_generation_prompt is a prefix of the full conversation,
+# which prompt-completion training relies on.
+CHAT_TEMPLATE = (
+    "{%- for message in messages %}"
+    "{{- '<|im_start|>' + message['role'] + '\\n' }}"
+    "{%- if message['role'] == 'assistant' %}"
+    "{% generation %}{{- message['content'] + '<|im_end|>' }}{% endgeneration %}"
+    "{%- else %}{{- message['content'] + '<|im_end|>' }}{%- endif %}"
+    "{{- '\\n' }}"
+    "{%- endfor %}"
+    "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
+)
+
+
+def build_tokenizer(corpus: Iterable[str], span_tokens: Iterable[str], vocab_size: int,
+                    model_max_length: int) -> PreTrainedTokenizerBase:
+    """Train a byte-level BPE tokenizer with Qwen2's normaliser and pre-tokenizer on ``corpus``."""
+    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from transformers import PreTrainedTokenizerFast
+
+    tok = Tokenizer(models.BPE())
+    tok.normalizer = normalizers.NFC()
+    tok.pre_tokenizer = pre_tokenizers.Sequence([
+        pre_tokenizers.Split(Regex(QWEN2_PRETOKENIZE_REGEX), behavior="isolated", invert=False),
+        pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+    ])
+    tok.decoder = decoders.ByteLevel()
+    tok.train_from_iterator(corpus, trainer=trainers.BpeTrainer(
+        vocab_size=vocab_size, special_tokens=[PAD, IM_START, IM_END],
+        initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False))
+    tok.add_tokens([AddedToken(t, special=False, normalized=False) for t in span_tokens])
+    return PreTrainedTokenizerFast(
+        tokenizer_object=tok, bos_token=None, eos_token=IM_END, pad_token=PAD, unk_token=None,
+        chat_template=CHAT_TEMPLATE, model_max_length=model_max_length)
+
+
+def build_tiny_model(tokenizer: PreTrainedTokenizerBase, mcfg, seed: int) -> torch.nn.Module:
+    """A Qwen2-architecture causal LM built from config with a seeded initialisation."""
+    from transformers import Qwen2Config, Qwen2ForCausalLM
+
+    config = Qwen2Config(
+        vocab_size=len(tokenizer), hidden_size=mcfg.hidden_size, intermediate_size=mcfg.intermediate_size,
+        num_hidden_layers=mcfg.num_hidden_layers, num_attention_heads=mcfg.num_attention_heads,
+        num_key_value_heads=mcfg.num_key_value_heads, max_position_embeddings=mcfg.max_position_embeddings,
+        tie_word_embeddings=True, bos_token_id=None, eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id)
+    torch.manual_seed(seed)
+    return Qwen2ForCausalLM(config)
+
+
+def load_hub_backbone(mcfg, span_tokens: Iterable[str]):
+    """A paper backbone (Qwen2.5 / Gemma) with the span tokens added and embeddings resized."""
+    from tokenizers import AddedToken
+
+    tokenizer = AutoTokenizer.from_pretrained(mcfg.name_or_path)
+    tokenizer.add_tokens([AddedToken(t, special=False, normalized=False) for t in span_tokens])
+    if tokenizer.pad_token is None:
+        tokenizer.pad_token = tokenizer.eos_token
+    model = AutoModelForCausalLM.from_pretrained(mcfg.name_or_path, dtype=getattr(torch, mcfg.dtype))
+    model.resize_token_embeddings(len(tokenizer))
+    return model, tokenizer
+
+
+def load_checkpoint(path: str | Path, dtype: str = "float32"):
+    """Load a checkpoint written by ``save_checkpoint`` (model, tokenizer)."""
+    path = Path(path)
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"{path} is not a model checkpoint (no config.json): run the stage that makes it")
+    tokenizer = AutoTokenizer.from_pretrained(path)
+    model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
+    return model, tokenizer
+
+
+def apply_lora(model, lora_cfg):
+    """Wrap ``model`` in LoRA adapters when ``model.lora.enabled``; otherwise train all weights."""
+    if not lora_cfg.enabled:
+        return model
+    from peft import LoraConfig, get_peft_model
+
+    return get_peft_model(model, LoraConfig(
+        r=lora_cfg.r, lora_alpha=lora_cfg.alpha, lora_dropout=lora_cfg.dropout,
+        target_modules=list(lora_cfg.target_modules), task_type="CAUSAL_LM"))
+
+
+def save_checkpoint(model, tokenizer, path: str | Path) -> None:
+    """Save a plain HF checkpoint atomically; LoRA adapters are merged so any loader can read it."""
+    if hasattr(model, "merge_and_unload"):
+        model = model.merge_and_unload()
+    with atomic_path(path, is_dir=True) as tmp:
+        model.save_pretrained(tmp)
+        tokenizer.save_pretrained(tmp)
+
+
+def count_parameters(model) -> int:
+    return sum(p.numel() for p in model.parameters())
+
+
+def parameter_fingerprint(model) -> torch.Tensor:
+    """Concatenated flat copy of all parameters: compare two to prove training changed the weights."""
+    return torch.cat([p.detach().float().flatten().cpu() for p in model.parameters()])
+
+
+def set_threads() -> None:
+    """Use every core for intra-op work; torch's default can leave one idle in containers."""
+    torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))

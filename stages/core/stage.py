@@ -1,0 +1,68 @@
+"""The shared entry point of every stage: ``python -m stages.<name> [--params params.yaml]``.
+
+``main`` does the I/O and tracking (load + validate config, seed, open the MLflow run, write the
+stage's metrics JSON atomically); the stage's ``run(cfg)`` does the work and is what tests call.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import math
+import sys
+import time
+from pathlib import Path
+from typing import Callable
+
+from .config import ConfigError, load_config
+from .io import write_json
+from .tracking import log_metrics, quiet_environment, stage_run
+
+log = logging.getLogger("kardia")
+
+
+def metrics_path(cfg, stage: str) -> Path:
+    return Path(cfg.paths.metrics) / f"{stage}.json"
+
+
+def seed_everything(seed: int) -> None:
+    import transformers
+
+    transformers.set_seed(seed)
+
+
+def check_metrics(stage: str, metrics: dict[str, float]) -> None:
+    """A NaN or infinite metric is a bug, not a result: refuse to record it."""
+    bad = [k for k, v in metrics.items() if not math.isfinite(float(v))]
+    if bad:
+        raise RuntimeError(f"stage {stage}: non-finite metrics {bad}")
+
+
+def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str] | None], int]:
+    def main(argv: list[str] | None = None) -> int:
+        parser = argparse.ArgumentParser(prog=f"python -m stages.{name}", description=description)
+        parser.add_argument("--params", default="params.yaml", help="composed config (default: params.yaml)")
+        parser.add_argument("--no-track", action="store_true", help="do not log to MLflow")
+        args = parser.parse_args(argv)
+        logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
+        quiet_environment()
+        try:
+            cfg = load_config(args.params)
+        except ConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        seed_everything(cfg.seed)
+        start = time.perf_counter()
+        if args.no_track:
+            metrics = run(cfg)
+        else:
+            with stage_run(name, cfg, args.params):
+                metrics = run(cfg)
+                check_metrics(name, metrics)
+                log_metrics(metrics)
+        check_metrics(name, metrics)
+        write_json(metrics_path(cfg, name), metrics)
+        log.info("stage %s done in %.1fs: %s", name, time.perf_counter() - start,
+                 ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items())))
+        return 0
+    return main

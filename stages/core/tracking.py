@@ -1,0 +1,111 @@
+"""MLflow: one run per stage execution, in a sqlite store at an absolute path.
+
+The default store is ``<repo>/mlflow.db`` where <repo> is DVC_ROOT when DVC sets it (for queued
+experiments that is the parent repository, not the temporary copy the stage runs in, so no run is
+lost) and the current directory otherwise. MLFLOW_TRACKING_URI in the environment wins.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import subprocess
+from pathlib import Path
+from typing import Iterator
+
+from omegaconf import DictConfig, OmegaConf
+
+from .config import params_hash
+
+# Offline and quiet: no telemetry, no hub calls, no DVC analytics (design.md pitfall 6).
+QUIET_ENV = {
+    "MLFLOW_DISABLE_TELEMETRY": "true",
+    "HF_HUB_OFFLINE": "1",
+    "HF_HUB_DISABLE_TELEMETRY": "1",
+    "DVC_NO_ANALYTICS": "1",
+    "TOKENIZERS_PARALLELISM": "false",
+}
+
+
+def quiet_environment() -> None:
+    for key, value in QUIET_ENV.items():
+        os.environ.setdefault(key, value)
+
+
+def repo_root() -> Path:
+    return Path(os.environ.get("DVC_ROOT", ".")).resolve()
+
+
+def tracking_uri(db_path: str) -> str:
+    if os.environ.get("MLFLOW_TRACKING_URI"):
+        return os.environ["MLFLOW_TRACKING_URI"]
+    return f"sqlite:///{repo_root() / db_path}"
+
+
+def use_experiment(name: str) -> None:
+    """Select (creating if needed) the experiment, with artifacts beside the store, at an absolute path."""
+    import mlflow
+
+    if mlflow.get_experiment_by_name(name) is None:
+        mlflow.create_experiment(name, artifact_location=(repo_root() / "mlartifacts").as_uri())
+    mlflow.set_experiment(name)
+
+
+def git_commit() -> str:
+    try:
+        return subprocess.run(["git", "rev-parse", "HEAD"], capture_output=True, text=True,
+                              check=True).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        return "unknown"
+
+
+def flatten(node: dict, prefix: str = "") -> dict[str, str]:
+    out = {}
+    for key, value in node.items():
+        name = f"{prefix}{key}"
+        if isinstance(value, dict):
+            out.update(flatten(value, name + "."))
+        else:
+            out[name] = str(value)
+    return out
+
+
+@contextlib.contextmanager
+def stage_run(stage: str, cfg: DictConfig, params_file: str | Path) -> Iterator["object"]:
+    """Open the MLflow run of one stage: tags, resolved params (prefixed ``cfg.``), params file."""
+    import mlflow
+
+    uri = tracking_uri(cfg.paths.mlflow_db)
+    # Set in the environment too: the HF Trainer's MLflow callback reads it.
+    os.environ["MLFLOW_TRACKING_URI"] = uri
+    mlflow.set_tracking_uri(uri)
+    use_experiment(cfg.tracking.experiment_name)
+    tags = {
+        "stage": stage,
+        "git_commit": git_commit(),
+        "dvc_exp": os.environ.get("DVC_EXP_NAME", "workspace"),
+        "params_hash": params_hash(cfg),
+        "model": cfg.model.name,
+    }
+    with mlflow.start_run(run_name=f"{stage}-{tags['dvc_exp']}", tags=tags) as run:
+        # The "cfg." prefix keeps these apart from the Trainer callback's own params (design.md pitfall 9).
+        params = flatten(OmegaConf.to_container(cfg, resolve=True), "cfg.")
+        mlflow.log_params({k: v[:6000] for k, v in params.items()})
+        mlflow.log_artifact(str(params_file))
+        yield run
+
+
+def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
+    import mlflow
+
+    mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=step)
+
+
+def log_artifact(path: str | Path, artifact_path: str | None = None) -> None:
+    import mlflow
+
+    path = Path(path)
+    if path.is_dir():
+        mlflow.log_artifacts(str(path), artifact_path)
+    elif path.exists():
+        mlflow.log_artifact(str(path), artifact_path)

@@ -1,0 +1,79 @@
+"""What SFT and GRPO share: load the policy, train with a TRL trainer, prove the weights moved,
+save a plain checkpoint atomically, and turn the trainer's log history into plot series."""
+
+from __future__ import annotations
+
+import csv
+import logging
+import tempfile
+from pathlib import Path
+from typing import Callable
+
+import torch
+from datasets import Dataset
+
+from .io import atomic_path, read_jsonl
+from .modeling import apply_lora, load_checkpoint, parameter_fingerprint, save_checkpoint, set_threads
+from .tracking import log_artifact
+
+log = logging.getLogger("kardia.training")
+
+
+def load_examples(path: str | Path, max_examples: int | None, columns: list[str]) -> Dataset:
+    examples = read_jsonl(path)
+    if not examples:
+        raise RuntimeError(f"{path} holds no examples")
+    if max_examples:
+        examples = examples[:max_examples]
+    return Dataset.from_list([{c: ex[c] for c in columns} for ex in examples])
+
+
+def fit(cfg, stage: str, init_path: str, out_path: str,
+        make_trainer: Callable[[object, object, str], object]) -> tuple[list[dict], dict[str, float]]:
+    """Train the checkpoint at ``init_path`` with ``make_trainer(model, tokenizer, output_dir)`` and
+    save the result to ``out_path``. Returns the trainer's log history and weight-change metrics."""
+    set_threads()
+    model, tokenizer = load_checkpoint(init_path, cfg.model.dtype)
+    before = parameter_fingerprint(model)
+    model = apply_lora(model, cfg.model.lora)
+    with tempfile.TemporaryDirectory(prefix=f"kardia-{stage}-") as output_dir:
+        trainer = make_trainer(model, tokenizer, output_dir)
+        trainer.train()
+        # TRL writes completion tables only for wandb/trackio and to disk: hand them to MLflow.
+        log_artifact(Path(output_dir) / "completions", "completions")
+    model = trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else trainer.model
+    after = parameter_fingerprint(model)
+    save_checkpoint(model, tokenizer, out_path)
+    delta = torch.linalg.vector_norm(after - before).item()
+    return trainer.state.log_history, {
+        "train/weight_change": delta / max(torch.linalg.vector_norm(before).item(), 1e-12),
+        "train/steps": trainer.state.global_step,
+    }
+
+
+def write_series(path: str | Path, history: list[dict], columns: dict[str, str]) -> list[dict]:
+    """Write the logged steps of ``history`` as CSV rows {'step', <our name>: value}.
+
+    ``columns`` maps our metric names to the trainer's log keys; steps missing every key are skipped.
+    """
+    rows = []
+    for entry in history:
+        if not any(key in entry for key in columns.values()):
+            continue
+        rows.append({"step": entry["step"], **{name: entry.get(key, "") for name, key in columns.items()}})
+    with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=["step", *columns])
+        writer.writeheader()
+        writer.writerows(rows)
+    log_artifact(path, "plots")
+    return rows
+
+
+def window_mean(rows: list[dict], key: str, first: bool, fraction: float = 0.25) -> float:
+    """Mean of ``key`` over the first or last ``fraction`` of logged rows (at least one row)."""
+    values = [float(r[key]) for r in rows if r.get(key) not in ("", None)]
+    if not values:
+        raise RuntimeError(f"the trainer logged no {key!r}")
+    n = max(1, int(len(values) * fraction))
+    window = values[:n] if first else values[-n:]
+    return sum(window) / len(window)

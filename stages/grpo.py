@@ -1,0 +1,48 @@
+"""grpo: GRPO on the hard split from the SFT checkpoint, rewarded by Rubric-ERL (TRL GRPOTrainer).
+
+r = Σ reward.weights[i] · reward.names[i]  over  format, emotion (exact match) and rubric (judge).
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from stages.core.format import ResponseFormat
+from stages.core.rewards import DIMENSIONS, build_judge, build_reward_funcs
+from stages.core.stage import stage_main
+from stages.core.training import fit, load_examples, window_mean, write_series
+
+
+def run(cfg) -> dict[str, float]:
+    from trl import GRPOConfig, GRPOTrainer
+
+    fmt = ResponseFormat.from_config(cfg.format)
+    names = list(cfg.reward.names)
+    reward_funcs = build_reward_funcs(names, fmt, build_judge(cfg.judge.backend), cfg.reward.max_judge_failure_rate)
+    data = load_examples(Path(cfg.paths.partitioned) / "hard.jsonl", cfg.grpo.max_examples,
+                         ["prompt", "emotion", "persona", "context"])
+
+    def make_trainer(model, tokenizer, output_dir):
+        args = GRPOConfig(output_dir=output_dir, seed=cfg.seed, reward_weights=list(cfg.reward.weights),
+                          **OmegaConf.to_container(cfg.grpo.trainer))
+        return GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=data,
+                           processing_class=tokenizer)
+
+    history, metrics = fit(cfg, "grpo", cfg.paths.sft_model, cfg.paths.grpo_model, make_trainer)
+    columns = {"reward": "reward", **{f"reward/{n}": f"rewards/{n}/mean" for n in names}}
+    if "rubric" in names:
+        columns.update({f"judge/{d}": f"judge/{d}" for d in DIMENSIONS})
+    rows = write_series(Path(cfg.paths.plots) / "grpo_rewards.csv", history, columns)
+    out = {**metrics, "train/prompts": len(data)}
+    for name in ("reward", *(f"reward/{n}" for n in names)):
+        out[f"{name}_start"] = window_mean(rows, name, first=True)
+        out[f"{name}_end"] = window_mean(rows, name, first=False)
+    return out
+
+
+main = stage_main("grpo", run, __doc__)
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,97 @@
+"""prepare: the corpus, the persona-disjoint split into per-turn examples, and the base backbone.
+
+Outputs (conf/paths): the dialogues (KardiaBench record form), ``train.jsonl`` / ``test.jsonl``
+with one example per assistant turn, ``stats.json``, and the untrained backbone checkpoint.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections import Counter
+from pathlib import Path
+from statistics import mean
+
+from stages.core.data.examples import dialogue_to_examples, split_by_persona
+from stages.core.data.synthetic import generate_corpus
+from stages.core.format import ResponseFormat
+from stages.core.io import write_json, write_jsonl
+from stages.core.modeling import build_tiny_model, build_tokenizer, count_parameters, load_hub_backbone, save_checkpoint
+from stages.core.stage import stage_main
+
+log = logging.getLogger("kardia.prepare")
+
+
+def load_dialogues(cfg, fmt: ResponseFormat) -> list[dict]:
+    return generate_corpus(cfg.data.n_dialogues, cfg.data.n_personas, cfg.seed, fmt, cfg.data.max_exchanges)
+
+
+def tokenizer_corpus(examples: list[dict]):
+    """Every text the model will read or write, from the train split only."""
+    for ex in examples:
+        for m in ex["prompt"] + ex["completion"]:
+            yield m["content"]
+
+
+def build_backbone(cfg, fmt: ResponseFormat, train: list[dict]):
+    if cfg.model.source == "scratch":
+        tokenizer = build_tokenizer(tokenizer_corpus(train), fmt.tokens, cfg.model.vocab_size, cfg.model.max_length)
+        return build_tiny_model(tokenizer, cfg.model, cfg.seed), tokenizer
+    return load_hub_backbone(cfg.model, fmt.tokens)
+
+
+def split_stats(dialogues: list[dict], examples: list[dict]) -> dict:
+    words = lambda s: len(s.split())  # noqa: E731
+    return {
+        "dialogues": len(dialogues),
+        "examples": len(examples),
+        "personas": len({d["person"] for d in dialogues}),
+        "avg_turns": mean(len(d["messages"]) - 1 for d in dialogues) if dialogues else 0.0,
+        "avg_words_query": mean(words(ex["prompt"][-1]["content"]) for ex in examples) if examples else 0.0,
+        "avg_words_response": mean(words(ex["reference"]) for ex in examples) if examples else 0.0,
+    }
+
+
+def run(cfg) -> dict[str, float]:
+    fmt = ResponseFormat.from_config(cfg.format)
+    dialogues = load_dialogues(cfg, fmt)
+    train_d, test_d = split_by_persona(dialogues, cfg.data.test_fraction, cfg.seed)
+    to_examples = lambda ds: [ex for d in ds for ex in dialogue_to_examples(  # noqa: E731
+        d, fmt, cfg.data.history, cfg.data.max_history_turns)]
+    train, test = to_examples(train_d), to_examples(test_d)
+    overlap = {d["person"] for d in train_d} & {d["person"] for d in test_d}
+    assert not overlap, "persona-disjoint split leaked personas"
+
+    model, tokenizer = build_backbone(cfg, fmt, train)
+    lengths = [len(tokenizer.apply_chat_template(ex["prompt"] + ex["completion"], tokenize=True)) for ex in train]
+    too_long = sum(n > cfg.model.max_length for n in lengths)
+    if too_long:
+        log.warning("%d of %d train examples exceed model.max_length=%d tokens and will be truncated",
+                    too_long, len(lengths), cfg.model.max_length)
+
+    write_jsonl(cfg.paths.corpus, dialogues)
+    out = Path(cfg.paths.prepared)
+    write_jsonl(out / "train.jsonl", train)
+    write_jsonl(out / "test.jsonl", test)
+    stats = {
+        "train": split_stats(train_d, train),
+        "test": split_stats(test_d, test),
+        "emotions": dict(Counter(d["emotion"] for d in dialogues).most_common()),
+        "cues": dict(Counter(d.get("cue") for d in dialogues).most_common()),
+        "tokens_per_example": {"mean": mean(lengths), "max": max(lengths), "over_max_length": too_long},
+    }
+    write_json(out / "stats.json", stats)
+    save_checkpoint(model, tokenizer, cfg.paths.base_model)
+    log.info("backbone %s: %d parameters, vocab %d", cfg.model.name, count_parameters(model), len(tokenizer))
+    return {
+        "data/train_dialogues": len(train_d), "data/test_dialogues": len(test_d),
+        "data/train_examples": len(train), "data/test_examples": len(test),
+        "data/train_personas": stats["train"]["personas"], "data/test_personas": stats["test"]["personas"],
+        "data/mean_tokens": stats["tokens_per_example"]["mean"],
+        "model/parameters": count_parameters(model), "model/vocab_size": len(tokenizer),
+    }
+
+
+main = stage_main("prepare", run, __doc__)
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,36 @@
+"""sft: supervised fine-tuning on the easy split, loss on the assistant turn only (TRL SFTTrainer)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from omegaconf import OmegaConf
+
+from stages.core.stage import stage_main
+from stages.core.training import fit, load_examples, window_mean, write_series
+
+
+def run(cfg) -> dict[str, float]:
+    from trl import SFTConfig, SFTTrainer
+
+    data = load_examples(Path(cfg.paths.partitioned) / "easy.jsonl", cfg.sft.max_examples, ["prompt", "completion"])
+
+    def make_trainer(model, tokenizer, output_dir):
+        args = SFTConfig(output_dir=output_dir, seed=cfg.seed, max_length=cfg.model.max_length,
+                         **OmegaConf.to_container(cfg.sft.trainer))
+        return SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
+
+    history, metrics = fit(cfg, "sft", cfg.paths.base_model, cfg.paths.sft_model, make_trainer)
+    rows = write_series(Path(cfg.paths.plots) / "sft_loss.csv", history, {"loss": "loss"})
+    return {
+        **metrics,
+        "train/examples": len(data),
+        "train/loss_start": window_mean(rows, "loss", first=True),
+        "train/loss_end": window_mean(rows, "loss", first=False),
+    }
+
+
+main = stage_main("sft", run, __doc__)
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,54 @@
+"""dvc.yaml: five stages in order, paths from conf/paths, each stage tracks its code and params."""
+
+import yaml
+
+STAGES = ["prepare", "partition", "sft", "grpo", "evaluate"]
+
+
+def load(root):
+    return yaml.safe_load((root / "dvc.yaml").read_text())["stages"]
+
+
+def test_five_stages_in_order_each_run_as_a_module(root):
+    stages = load(root)
+    assert list(stages) == STAGES
+    for name, stage in stages.items():
+        assert stage["cmd"] == f"python -m stages.{name}"
+        assert f"stages/{name}.py" in stage["deps"] and "stages/core" in stage["deps"]
+        assert (root / "stages" / f"{name}.py").exists()
+
+
+def test_paths_are_templated_from_conf_paths_only(root):
+    for name, stage in load(root).items():
+        entries = stage["deps"] + stage["outs"] + [next(iter(m)) for m in stage["metrics"] + stage.get("plots", [])]
+        for entry in entries:
+            assert entry.startswith(("${paths.", "stages/")), f"{name}: {entry} is not from conf/paths"
+
+
+def test_dataflow_each_stage_consumes_what_an_earlier_one_makes(root):
+    stages = load(root)
+    made: set[str] = set()
+    for name in STAGES:
+        inputs = [d for d in stages[name]["deps"] if d.startswith("${paths.")]
+        assert all(d in made for d in inputs), (name, inputs, made)
+        made.update(stages[name]["outs"])
+
+
+def test_params_groups_exist_and_reward_only_reaches_grpo(root):
+    stages = load(root)
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    for stage in stages.values():
+        for group in stage["params"]:
+            assert group in params
+    assert [n for n, s in stages.items() if "reward" in s["params"]] == ["grpo"]
+
+
+def test_metrics_are_per_stage_json_not_cached(root):
+    for name, stage in load(root).items():
+        [metric] = stage["metrics"]
+        [(path, opts)] = metric.items()
+        assert path == "${paths.metrics}/" + f"{name}.json" and opts == {"cache": False}
+
+
+def test_hydra_composition_is_enabled(root):
+    assert "enabled = true" in (root / ".dvc/config").read_text()
