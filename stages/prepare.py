@@ -15,7 +15,7 @@ from stages.core.data.examples import dialogue_to_examples, split_by_persona
 from stages.core.data.synthetic import generate_corpus
 from stages.core.format import ResponseFormat
 from stages.core.io import write_json, write_jsonl
-from stages.core.modeling import build_tiny_model, build_tokenizer, count_parameters, load_hub_backbone, save_checkpoint
+from stages.core.modeling import build_tiny_model, chat_ids, build_tokenizer, count_parameters, load_hub_backbone, save_checkpoint
 from stages.core.stage import stage_main
 
 log = logging.getLogger("kardia.prepare")
@@ -62,7 +62,7 @@ def run(cfg) -> dict[str, float]:
     assert not overlap, "persona-disjoint split leaked personas"
 
     model, tokenizer = build_backbone(cfg, fmt, train)
-    lengths = [len(tokenizer.apply_chat_template(ex["prompt"] + ex["completion"], tokenize=True)) for ex in train]
+    lengths = [len(chat_ids(tokenizer, ex["prompt"] + ex["completion"])) for ex in train]
     too_long = sum(n > cfg.model.max_length for n in lengths)
     if too_long:
         log.warning("%d of %d train examples exceed model.max_length=%d tokens and will be truncated",

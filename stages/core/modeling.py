@@ -119,6 +119,12 @@ def save_checkpoint(model, tokenizer, path: str | Path) -> None:
         tokenizer.save_pretrained(tmp)
 
 
+def chat_ids(tokenizer, messages: list[dict], add_generation_prompt: bool = False) -> list[int]:
+    """Token ids of a conversation rendered with the tokenizer's chat template."""
+    text = tokenizer.apply_chat_template(messages, add_generation_prompt=add_generation_prompt, tokenize=False)
+    return tokenizer(text, add_special_tokens=False)["input_ids"]
+
+
 def count_parameters(model) -> int:
     return sum(p.numel() for p in model.parameters())
 

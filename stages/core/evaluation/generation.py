@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from tqdm.auto import tqdm
 
+from ..modeling import chat_ids
+
 
 @torch.inference_mode()
 def generate(model, tokenizer, prompts: list[list[dict]], *, batch_size: int, max_new_tokens: int,
@@ -16,8 +18,7 @@ def generate(model, tokenizer, prompts: list[list[dict]], *, batch_size: int, ma
     """
     model.eval()
     tokenizer.padding_side = "left"
-    encoded = [tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=True) for p in prompts]
-    encoded = [e["input_ids"] if isinstance(e, dict) or hasattr(e, "keys") else e for e in encoded]
+    encoded = [chat_ids(tokenizer, p, add_generation_prompt=True) for p in prompts]
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     outputs: list[str | None] = [None] * len(encoded)
     torch.manual_seed(seed)
