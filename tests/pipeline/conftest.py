@@ -1,0 +1,42 @@
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import yaml
+
+# Small enough to run the five stages in about a minute on 2 cores, big enough that every stage
+# has real work: both partitions non-empty, SFT and GRPO take optimizer steps.
+TINY = [
+    "data.n_dialogues=160", "data.n_personas=40", "data.test_fraction=0.2",
+    "sft.trainer.num_train_epochs=1", "+sft.trainer.max_steps=12", "sft.trainer.warmup_steps=2",
+    "grpo.trainer.max_steps=3", "grpo.trainer.logging_steps=1", "grpo.trainer.max_completion_length=48",
+    "evaluate.max_examples=16", "evaluate.max_new_tokens=48",
+]
+PROJECT_FILES = ["conf", "stages", "dvc.yaml", "pyproject.toml", ".dvc/config", ".dvcignore", ".gitignore"]
+
+
+def compose_params(root: Path, out: Path, overrides: list[str]) -> Path:
+    subprocess.run([sys.executable, "-m", "stages.core.params", "-o", str(out), *overrides], cwd=root, check=True)
+    return out
+
+
+def copy_project(root: Path, dest: Path) -> Path:
+    for name in PROJECT_FILES:
+        src = root / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            (dest / name).parent.mkdir(parents=True, exist_ok=True)
+            shutil.copy2(src, dest / name)
+    return dest
+
+
+@pytest.fixture
+def tiny_overrides():
+    return list(TINY)
+
+
+def load_yaml(path: Path):
+    return yaml.safe_load(path.read_text())

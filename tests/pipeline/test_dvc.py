@@ -1,0 +1,58 @@
+"""The real DVC workflow in a fresh git repo: `dvc exp run` composes conf/, runs all five stages,
+caches them, and a reward-weight change re-runs only grpo and evaluate."""
+
+import json
+import os
+import re
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from tests.pipeline.conftest import TINY, copy_project, load_yaml
+
+pytestmark = pytest.mark.slow
+
+
+def sh(cwd: Path, *args: str) -> str:
+    env = {**os.environ, "PATH": f"{Path(sys.executable).parent}:{os.environ['PATH']}",
+           "MLFLOW_TRACKING_URI": f"sqlite:///{cwd / 'mlflow.db'}"}
+    proc = subprocess.run(args, cwd=cwd, env=env, capture_output=True, text=True)
+    assert proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout}\n{proc.stderr}"
+    return proc.stdout + proc.stderr
+
+
+def ran(output: str) -> list[str]:
+    return re.findall(r"Running stage '(\w+)'", output)
+
+
+@pytest.fixture(scope="module")
+def repo(tmp_path_factory, root):
+    work = copy_project(root, tmp_path_factory.mktemp("repo"))
+    sh(work, "git", "init", "-q")
+    sh(work, "git", "config", "user.email", "ci@kardia.test")
+    sh(work, "git", "config", "user.name", "kardia ci")
+    sh(work, "python", "-m", "stages.core.params", *TINY)
+    sh(work, "git", "add", "-A")
+    sh(work, "git", "commit", "-qm", "tiny pipeline")
+    return work
+
+
+def test_exp_run_runs_everything_then_repro_is_up_to_date_and_weights_rerun_grpo_only(repo):
+    overrides = [a for o in TINY for a in ("-S", o)]
+    first = sh(repo, "dvc", "exp", "run", *overrides)
+    assert ran(first) == ["prepare", "partition", "sft", "grpo", "evaluate"]
+    metrics = json.loads((repo / "metrics/evaluate.json").read_text())
+    assert 0 <= metrics["eval/sft/format_compliance"] <= 1
+
+    assert "up to date" in sh(repo, "dvc", "repro")
+    assert ran(sh(repo, "dvc", "repro")) == []
+
+    second = sh(repo, "dvc", "exp", "run", *overrides, "-S", "reward.weights=[0.2,0.3,0.5]")
+    assert ran(second) == ["grpo", "evaluate"]
+    assert load_yaml(repo / "params.yaml")["reward"]["weights"] == [0.2, 0.3, 0.5]
+
+    shown = json.loads(sh(repo, "dvc", "exp", "show", "--json"))
+    assert shown, "dvc exp show lists the experiments"
+    assert "eval/grpo/emotion_acc" in sh(repo, "dvc", "metrics", "show")

@@ -1,0 +1,105 @@
+"""All five stages, in process, on a tiny config in a temp dir, tracked in a real MLflow store."""
+
+import json
+import math
+
+import pytest
+import torch
+
+from tests.pipeline.conftest import compose_params
+
+pytestmark = pytest.mark.slow
+
+STAGES = ["prepare", "partition", "sft", "grpo", "evaluate"]
+
+
+@pytest.fixture(scope="module")
+def pipeline(tmp_path_factory, root):
+    import importlib
+
+    from tests.pipeline.conftest import TINY
+
+    work = tmp_path_factory.mktemp("pipeline")
+    params = compose_params(root, work / "params.yaml", TINY)
+    mp = pytest.MonkeyPatch()
+    mp.chdir(work)
+    mp.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{work / 'mlflow.db'}")
+    mp.setenv("DVC_EXP_NAME", "pytest-tiny")
+    metrics = {}
+    for stage in STAGES:
+        module = importlib.import_module(f"stages.{stage}")
+        assert module.main(["--params", str(params)]) == 0, stage
+        metrics[stage] = json.loads((work / "metrics" / f"{stage}.json").read_text())
+    yield work, metrics
+    mp.undo()
+
+
+def test_outputs_exist(pipeline):
+    work, _ = pipeline
+    for path in ["data/corpus/dialogues.jsonl", "data/prepared/train.jsonl", "data/prepared/test.jsonl",
+                 "data/prepared/stats.json", "data/partitioned/easy.jsonl", "data/partitioned/hard.jsonl",
+                 "models/base/config.json", "models/sft/model.safetensors", "models/grpo/model.safetensors",
+                 "plots/sft_loss.csv", "plots/grpo_rewards.csv", "reports/eval.md", "reports/predictions.jsonl"]:
+        assert (work / path).exists(), path
+    assert not [p for p in work.rglob(".*") if p.name.startswith((".model", ".train", ".eval"))], "temp files left"
+
+
+def test_persona_disjoint_split(pipeline):
+    work, metrics = pipeline
+    train = {json.loads(l)["persona"] for l in (work / "data/prepared/train.jsonl").open()}
+    test = {json.loads(l)["persona"] for l in (work / "data/prepared/test.jsonl").open()}
+    assert train and test and not train & test
+    assert metrics["prepare"]["data/test_personas"] == len(test)
+
+
+def test_weights_changed_after_sft_and_after_grpo(pipeline):
+    from transformers import AutoModelForCausalLM
+
+    work, metrics = pipeline
+    params = {name: torch.cat([p.flatten() for p in AutoModelForCausalLM.from_pretrained(
+        work / "models" / name).parameters()]) for name in ("base", "sft", "grpo")}
+    assert not torch.equal(params["base"], params["sft"])
+    assert not torch.equal(params["sft"], params["grpo"])
+    assert metrics["sft"]["train/weight_change"] > 0 and metrics["grpo"]["train/weight_change"] > 0
+    assert metrics["sft"]["train/loss_end"] < metrics["sft"]["train/loss_start"]
+
+
+def test_metrics_finite_and_in_range(pipeline):
+    _, metrics = pipeline
+    for stage, values in metrics.items():
+        assert values, stage
+        assert all(math.isfinite(v) for v in values.values()), stage
+    ev = metrics["evaluate"]
+    for model in ("base", "sft", "grpo"):
+        assert ev[f"eval/{model}/n"] == 16
+        for key in ("format_compliance", "emotion_acc", "judge_coverage"):
+            assert 0.0 <= ev[f"eval/{model}/{key}"] <= 1.0
+        for dim in ("relevance", "fluency", "empathy", "persona", "safety"):
+            assert 1.0 <= ev[f"eval/{model}/{dim}"] <= 5.0
+    g = metrics["grpo"]
+    for name in ("format", "emotion", "rubric"):
+        assert 0.0 <= g[f"reward/{name}_end"] <= 1.0
+    p = metrics["partition"]
+    assert p["partition/easy_examples"] > 0 and p["partition/hard_examples"] > 0
+
+
+def test_every_stage_is_an_mlflow_run_with_tags_params_and_metrics(pipeline):
+    import mlflow
+
+    work, metrics = pipeline
+    client = mlflow.MlflowClient(f"sqlite:///{work / 'mlflow.db'}")
+    [exp] = [e for e in client.search_experiments() if e.name == "kardia"]
+    runs = {r.data.tags["stage"]: r for r in client.search_runs([exp.experiment_id])}
+    assert set(runs) == set(STAGES)
+    for stage, run in runs.items():
+        assert run.info.status == "FINISHED"
+        assert run.data.tags["dvc_exp"] == "pytest-tiny" and len(run.data.tags["params_hash"]) == 12
+        assert run.data.params["cfg.seed"] == "42"
+        for key, value in metrics[stage].items():
+            assert run.data.metrics[key] == pytest.approx(value), (stage, key)
+    # the trainers' own metrics arrive through report_to=["mlflow"]
+    assert "loss" in runs["sft"].data.metrics
+    assert "rewards/emotion/mean" in runs["grpo"].data.metrics
+    assert "judge/empathy" in runs["grpo"].data.metrics
+    artifacts = {a.path for a in client.list_artifacts(runs["evaluate"].info.run_id, "reports")}
+    assert {"reports/eval.md", "reports/predictions.jsonl"} <= artifacts
