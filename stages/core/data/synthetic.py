@@ -147,10 +147,10 @@ PET_NAMES = ("Miso", "Biscuit", "Pepper", "Mochi", "Juniper", "Tofu", "Maple", "
              "Pickles", "Nori", "Waffles", "Pretzel", "Clover")
 
 RECENT = (  # (profile line, first person; the same deed addressed to the user)
-    ("Ran my first 10k", "ran your first 10k"), ("Repainted my kitchen", "repainted your kitchen"),
+    ("Ran my first half marathon", "ran your first half marathon"), ("Repainted my kitchen", "repainted your kitchen"),
     ("Started learning Spanish", "started learning Spanish"), ("Went camping by a lake",
                                                                "went camping by the lake"),
-    ("Finished a 1000-piece puzzle", "finished that 1000-piece puzzle"),
+    ("Finished a giant jigsaw puzzle", "finished that giant jigsaw puzzle"),
     ("Planted a herb garden", "planted your herb garden"), ("Took a pottery class",
                                                             "took that pottery class"),
     ("Moved to a new apartment", "moved into your new apartment"),
@@ -233,7 +233,7 @@ TABLE: dict[str, Emotion] = {
           "{sub} heard footsteps on a dark {loc}"),
          ("A huge dog lunged at me on my walk {when} and its owner just laughed.",
           "a dog lunged at {obj} on {pos} walk"),
-         ("The smoke alarm went off at 3am and I couldn't find where the smell was coming from.",
+         ("The smoke alarm went off at night and I couldn't find where the smell was coming from.",
           "{pos} smoke alarm went off at 3am"),
          ("Someone tried the handle of my front door {when} while I was home alone.",
           "someone tried {pos} door while {sub} were alone")),
