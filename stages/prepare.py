@@ -15,7 +15,14 @@ from stages.core.data.examples import dialogue_to_examples, split_by_persona
 from stages.core.data.synthetic import generate_corpus
 from stages.core.format import ResponseFormat
 from stages.core.io import write_json, write_jsonl
-from stages.core.modeling import build_tiny_model, chat_ids, build_tokenizer, count_parameters, load_hub_backbone, save_checkpoint
+from stages.core.modeling import (
+    build_tiny_model,
+    build_tokenizer,
+    chat_ids,
+    count_parameters,
+    load_hub_backbone,
+    save_checkpoint,
+)
 from stages.core.stage import stage_main
 
 log = logging.getLogger("kardia.prepare")
@@ -40,7 +47,9 @@ def build_backbone(cfg, fmt: ResponseFormat, train: list[dict]):
 
 
 def split_stats(dialogues: list[dict], examples: list[dict]) -> dict:
-    words = lambda s: len(s.split())  # noqa: E731
+    def words(text: str) -> int:
+        return len(text.split())
+
     return {
         "dialogues": len(dialogues),
         "examples": len(examples),
@@ -55,8 +64,9 @@ def run(cfg) -> dict[str, float]:
     fmt = ResponseFormat.from_config(cfg.format)
     dialogues = load_dialogues(cfg, fmt)
     train_d, test_d = split_by_persona(dialogues, cfg.data.test_fraction, cfg.seed)
-    to_examples = lambda ds: [ex for d in ds for ex in dialogue_to_examples(  # noqa: E731
-        d, fmt, cfg.data.history, cfg.data.max_history_turns)]
+    def to_examples(dialogues: list[dict]) -> list[dict]:
+        return [ex for d in dialogues for ex in dialogue_to_examples(d, fmt, cfg.data.history, cfg.data.max_history_turns)]
+
     train, test = to_examples(train_d), to_examples(test_d)
     overlap = {d["person"] for d in train_d} & {d["person"] for d in test_d}
     assert not overlap, "persona-disjoint split leaked personas"

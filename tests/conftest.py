@@ -7,7 +7,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from stages.core.tracking import QUIET_ENV  # noqa: E402
+from stages.core.tracking import QUIET_ENV
 
 os.environ.update(QUIET_ENV)
 

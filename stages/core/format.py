@@ -65,7 +65,7 @@ class ResponseFormat:
         self._turn = re.compile(r"\s*" + body + r"\s*", re.DOTALL)
 
     @classmethod
-    def from_config(cls, cfg) -> "ResponseFormat":
+    def from_config(cls, cfg) -> ResponseFormat:
         return cls(style=cfg.style, system_prompt=cfg.system_prompt)
 
     @property

@@ -9,8 +9,8 @@ zero the format and emotion rewards).
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable
 from pathlib import Path
-from typing import Iterable
 
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
@@ -43,7 +43,16 @@ CHAT_TEMPLATE = (
 def build_tokenizer(corpus: Iterable[str], span_tokens: Iterable[str], vocab_size: int,
                     model_max_length: int) -> PreTrainedTokenizerBase:
     """Train a byte-level BPE tokenizer with Qwen2's normaliser and pre-tokenizer on ``corpus``."""
-    from tokenizers import AddedToken, Regex, Tokenizer, decoders, models, normalizers, pre_tokenizers, trainers
+    from tokenizers import (
+        AddedToken,
+        Regex,
+        Tokenizer,
+        decoders,
+        models,
+        normalizers,
+        pre_tokenizers,
+        trainers,
+    )
     from transformers import PreTrainedTokenizerFast
 
     tok = Tokenizer(models.BPE())

@@ -7,12 +7,14 @@ stage's metrics JSON atomically); the stage's ``run(cfg)`` does the work and is 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
+import os
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 from .config import ConfigError, load_config
 from .io import write_json
@@ -52,16 +54,15 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
             print(f"error: {e}", file=sys.stderr)
             return 2
         seed_everything(cfg.seed)
-        start = time.perf_counter()
         if args.no_track:
+            os.environ["DISABLE_MLFLOW_INTEGRATION"] = "TRUE"  # the Trainer's MLflow callback too
+        start = time.perf_counter()
+        with contextlib.nullcontext() if args.no_track else stage_run(name, cfg, args.params):
             metrics = run(cfg)
-        else:
-            with stage_run(name, cfg, args.params):
-                metrics = run(cfg)
-                check_metrics(name, metrics)
+            check_metrics(name, metrics)
+            write_json(metrics_path(cfg, name), metrics)
+            if not args.no_track:
                 log_metrics(metrics)
-        check_metrics(name, metrics)
-        write_json(metrics_path(cfg, name), metrics)
         log.info("stage %s done in %.1fs: %s", name, time.perf_counter() - start,
                  ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items())))
         return 0

@@ -10,8 +10,8 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+from collections.abc import Iterator
 from pathlib import Path
-from typing import Iterator
 
 from omegaconf import DictConfig, OmegaConf
 
@@ -71,7 +71,7 @@ def flatten(node: dict, prefix: str = "") -> dict[str, str]:
 
 
 @contextlib.contextmanager
-def stage_run(stage: str, cfg: DictConfig, params_file: str | Path) -> Iterator["object"]:
+def stage_run(stage: str, cfg: DictConfig, params_file: str | Path) -> Iterator[object]:
     """Open the MLflow run of one stage: tags, resolved params (prefixed ``cfg.``), params file."""
     import mlflow
 

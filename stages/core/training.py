@@ -6,8 +6,8 @@ from __future__ import annotations
 import csv
 import logging
 import tempfile
+from collections.abc import Callable
 from pathlib import Path
-from typing import Callable
 
 import torch
 from datasets import Dataset

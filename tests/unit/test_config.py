@@ -7,7 +7,8 @@ from stages.core.config import ConfigError, load_config
 
 
 def compose(root, overrides=()):
-    from hydra import compose as hydra_compose, initialize_config_dir
+    from hydra import compose as hydra_compose
+    from hydra import initialize_config_dir
     from omegaconf import OmegaConf
 
     with initialize_config_dir(str(root / "conf"), version_base=None):

@@ -13,8 +13,8 @@ CORPUS = [
     "Ich fühle mich café-müde, naïve façade — déjà vu!",  # NFC normalisation and non-ASCII bytes
     "Numbers 12345 and symbols: ;-) <3 \n\n new lines\ttabs",
 ] * 20
-MODEL = OmegaConf.create(dict(hidden_size=32, intermediate_size=64, num_hidden_layers=1, num_attention_heads=2,
-                              num_key_value_heads=1, max_position_embeddings=128))
+MODEL = OmegaConf.create({"hidden_size": 32, "intermediate_size": 64, "num_hidden_layers": 1,
+                          "num_attention_heads": 2, "num_key_value_heads": 1, "max_position_embeddings": 128})
 
 
 def build(tmp_path):
@@ -68,7 +68,7 @@ def test_model_is_deterministic_and_reloads_with_automodel(tmp_path):
 
 
 def test_save_is_atomic_on_failure(tmp_path):
-    tok, model, path = build(tmp_path)
+    tok, _, path = build(tmp_path)
 
     class Broken:
         def save_pretrained(self, _):

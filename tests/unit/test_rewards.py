@@ -3,8 +3,14 @@
 import pytest
 
 from stages.core.rewards import (
-    DIMENSIONS, JudgeFailureRateExceeded, build_reward_funcs, make_emotion_reward, make_format_reward,
-    make_rubric_reward, rubric_value)
+    DIMENSIONS,
+    JudgeFailureRateExceeded,
+    build_reward_funcs,
+    make_emotion_reward,
+    make_format_reward,
+    make_rubric_reward,
+    rubric_value,
+)
 
 PERSONA = ("MBTI: ISFJ\nAbout: I'm a pediatric nurse who bakes sourdough on weekends.\n"
            "Signature: Kindness is free.\nRecent Activities: Adopted a cat named Miso; started night shifts.")

@@ -8,7 +8,7 @@ call must do (a 0 would fake an advantage).
 
 from __future__ import annotations
 
-from typing import Callable
+from collections.abc import Callable
 
 from ..format import ResponseFormat
 from ..labels import normalize_emotion
