@@ -76,6 +76,14 @@ def test_metrics_finite_and_in_range(pipeline):
             assert 0.0 <= ev[f"eval/{model}/{key}"] <= 1.0
         for dim in ("relevance", "fluency", "empathy", "persona", "safety"):
             assert 1.0 <= ev[f"eval/{model}/{dim}"] <= 5.0
+        for key in ("format_compliance", "emotion_acc", "empathy"):
+            k = f"eval/{model}/{key}"
+            assert ev[f"{k}_low"] <= ev[k] <= ev[f"{k}_high"]
+    for pair in ("sft_vs_base", "grpo_vs_sft"):
+        d = f"eval/{pair}/format_compliance"
+        assert ev[f"{d}_delta_low"] <= ev[f"{d}_delta"] <= ev[f"{d}_delta_high"] and 0 <= ev[f"{d}_p"] <= 1
+    assert ev["eval/sft_vs_base/format_compliance_delta"] == pytest.approx(
+        ev["eval/sft/format_compliance"] - ev["eval/base/format_compliance"])
     g = metrics["grpo"]
     for name in ("format", "emotion", "rubric"):
         assert 0.0 <= g[f"reward/{name}_end"] <= 1.0

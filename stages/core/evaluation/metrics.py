@@ -1,7 +1,9 @@
-"""Per-example scores and their aggregates: format compliance, emotion accuracy, rubric scores.
+"""Per-example scores, their aggregates with 95 % bootstrap intervals, and paired model comparisons.
 
 Rubric dimensions are reported on the paper's 1-5 scale, averaged over the answers the judge scored,
-with ``coverage`` (share of answers scored) beside them so a judge outage cannot pass for a score.
+with ``judge_coverage`` (share of answers scored) beside them so a judge outage cannot pass for a
+score. Every model is scored on the same examples, so two models are compared *paired*: a paired
+bootstrap interval of the difference for every metric, and McNemar's exact test for the binary ones.
 """
 
 from __future__ import annotations
@@ -11,6 +13,10 @@ from statistics import mean
 from ..format import ResponseFormat
 from ..labels import normalize_emotion
 from ..rewards import DIMENSIONS, judge_scores
+from .statistics import bootstrap_ci, mcnemar, paired_bootstrap
+
+METRICS = ("format_compliance", "emotion_acc", *DIMENSIONS)
+BINARY = {"format_compliance": "format_ok", "emotion_acc": "emotion_ok"}
 
 
 def score_example(fmt: ResponseFormat, judge, example: dict, output: str) -> dict:
@@ -31,17 +37,37 @@ def score_example(fmt: ResponseFormat, judge, example: dict, output: str) -> dic
     }
 
 
-def aggregate(rows: list[dict]) -> dict[str, float]:
-    """Means over ``rows``; rubric means over the scored rows only, absent when the judge scored none."""
+def value(row: dict, metric: str) -> float | None:
+    """One example's value of ``metric``; None where the judge did not score it."""
+    if metric in BINARY:
+        return float(row[BINARY[metric]])
+    return None if row["scores"] is None else float(row["scores"][metric])
+
+
+def aggregate(rows: list[dict], seed: int) -> dict[str, float]:
+    """Mean and 95 % bootstrap interval of every metric; rubric metrics absent if nothing was scored."""
     if not rows:
         return {}
-    scored = [r["scores"] for r in rows if r["scores"] is not None]
-    out = {
-        "n": float(len(rows)),
-        "format_compliance": mean(r["format_ok"] for r in rows),
-        "emotion_acc": mean(r["emotion_ok"] for r in rows),
-        "judge_coverage": len(scored) / len(rows),
-    }
-    if scored:
-        out.update({d: mean(s[d] for s in scored) for d in DIMENSIONS})
+    out = {"n": float(len(rows)), "judge_coverage": mean(r["scores"] is not None for r in rows)}
+    for metric in METRICS:
+        values = [v for r in rows if (v := value(r, metric)) is not None]
+        if values:
+            out[metric], out[f"{metric}_low"], out[f"{metric}_high"] = bootstrap_ci(values, seed=seed)
+    return out
+
+
+def compare(rows_a: list[dict], rows_b: list[dict], seed: int) -> dict[str, float]:
+    """Paired differences b - a over the examples both models were scored on (same order)."""
+    out = {}
+    for metric in METRICS:
+        pairs = [(va, vb) for ra, rb in zip(rows_a, rows_b, strict=True)
+                 if (va := value(ra, metric)) is not None and (vb := value(rb, metric)) is not None]
+        if not pairs:
+            continue
+        a, b = zip(*pairs)
+        diff = paired_bootstrap(a, b, seed=seed)
+        out.update({f"{metric}_delta": diff["delta"], f"{metric}_delta_low": diff["low"],
+                    f"{metric}_delta_high": diff["high"], f"{metric}_p": diff["p_value"]})
+        if metric in BINARY:  # exact test for yes/no outcomes
+            out[f"{metric}_p"] = mcnemar([x == 1.0 for x in a], [x == 1.0 for x in b])["p_value"]
     return out
