@@ -1,4 +1,3 @@
-import os
 import sys
 from pathlib import Path
 
@@ -7,9 +6,7 @@ import pytest
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 
-from stages.core.tracking import QUIET_ENV
-
-os.environ.update(QUIET_ENV)
+import stages  # noqa: F401 - sets the offline/quiet environment before HF libraries load
 
 
 @pytest.fixture(scope="session")

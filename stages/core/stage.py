@@ -18,7 +18,7 @@ from pathlib import Path
 
 from .config import ConfigError, load_config
 from .io import write_json
-from .tracking import log_metrics, quiet_environment, stage_run
+from .tracking import log_metrics, stage_run
 
 log = logging.getLogger("kardia")
 
@@ -47,7 +47,6 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
         parser.add_argument("--no-track", action="store_true", help="do not log to MLflow")
         args = parser.parse_args(argv)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
-        quiet_environment()
         try:
             cfg = load_config(args.params)
         except ConfigError as e:

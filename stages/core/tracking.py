@@ -17,20 +17,6 @@ from omegaconf import DictConfig, OmegaConf
 
 from .config import params_hash
 
-# Offline and quiet: no telemetry, no hub calls, no DVC analytics (design.md pitfall 6).
-QUIET_ENV = {
-    "MLFLOW_DISABLE_TELEMETRY": "true",
-    "HF_HUB_OFFLINE": "1",
-    "HF_HUB_DISABLE_TELEMETRY": "1",
-    "DVC_NO_ANALYTICS": "1",
-    "TOKENIZERS_PARALLELISM": "false",
-}
-
-
-def quiet_environment() -> None:
-    for key, value in QUIET_ENV.items():
-        os.environ.setdefault(key, value)
-
 
 def repo_root() -> Path:
     return Path(os.environ.get("DVC_ROOT", ".")).resolve()
