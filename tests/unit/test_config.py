@@ -28,8 +28,7 @@ def test_committed_params_validate(root):
 
 
 @pytest.mark.parametrize("model", ["qwen2.5-3b", "qwen2.5-7b", "gemma-2b", "gemma-7b"])
-def test_paper_backbones_compose_and_validate(root, tmp_path, model, monkeypatch):
-    monkeypatch.setenv("WORLD_SIZE", "8")  # the paper's 8 x A100
+def test_paper_backbones_compose_and_validate(root, tmp_path, model):
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(compose(root, [f"model={model}", "sft=paper", "grpo=paper"])))
     cfg = load_config(params)
