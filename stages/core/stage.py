@@ -11,6 +11,7 @@ import contextlib
 import logging
 import math
 import os
+import random
 import sys
 import time
 from collections.abc import Callable
@@ -28,9 +29,15 @@ def metrics_path(cfg, stage: str) -> Path:
 
 
 def seed_everything(seed: int) -> None:
-    import transformers
+    """Seed Python, NumPy and torch. Not transformers.set_seed: it imports peft and the Trainer
+    stack (~5 s), which stages without a trainer would pay for nothing; the trainers seed
+    themselves from their config's ``seed``."""
+    import numpy as np
+    import torch
 
-    transformers.set_seed(seed)
+    random.seed(seed)
+    np.random.seed(seed)
+    torch.manual_seed(seed)
 
 
 def check_metrics(stage: str, metrics: dict[str, float]) -> None:
