@@ -17,12 +17,14 @@ help:  ## list the targets
 # torch goes in first, with pip: only pip finds the CPU wheel this machine keeps on disk (a range or
 # another installer pulls a multi-GB CUDA build). uv then installs the rest of the pinned set several
 # times faster than pip and keeps that torch, which satisfies the exact pin in pyproject.toml.
+# --compile-bytecode: uv skips it by default, and where PYTHONDONTWRITEBYTECODE is set (as on CI)
+# every stage process would otherwise recompile torch/transformers/trl/mlflow (~8 s each).
 TORCH_PIN := $(shell grep -o '"torch==[^"]*"' pyproject.toml | tr -d '"')
 
 $(STAMP): pyproject.toml
 	python3 -m venv $(VENV)
 	$(VENV)/bin/pip install --quiet --disable-pip-version-check uv '$(TORCH_PIN)'
-	$(VENV)/bin/uv pip install --quiet --python $(VENV)/bin/python -e '.[dev]'
+	$(VENV)/bin/uv pip install --quiet --compile-bytecode --python $(VENV)/bin/python -e '.[dev]'
 	touch $@
 
 pipeline: $(STAMP)  ## prepare -> partition -> sft -> grpo -> evaluate on the embedded defaults
@@ -38,5 +40,6 @@ test-fast: $(STAMP)  ## unit tests only
 params: $(STAMP)  ## recompose params.yaml from conf/ (what `dvc exp run` does first)
 	python -m stages.core.params
 
-ui: $(STAMP)  ## MLflow UI on this repo's runs at http://127.0.0.1:5000
-	mlflow ui --backend-store-uri sqlite:///$(CURDIR)/mlflow.db --default-artifact-root $(CURDIR)/mlartifacts --host 127.0.0.1 --port 5000
+ui: $(STAMP)  ## MLflow UI on the pipeline's store (MLFLOW_TRACKING_URI or paths.mlflow_db) at http://127.0.0.1:5000
+	mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri "$$(python -c 'from stages.core.config import load_config; \
+	from stages.core.tracking import tracking_uri; print(tracking_uri(load_config().paths.mlflow_db))')"
