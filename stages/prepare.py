@@ -64,6 +64,7 @@ def run(cfg) -> dict[str, float]:
     fmt = ResponseFormat.from_config(cfg.format)
     dialogues = load_dialogues(cfg, fmt)
     train_d, test_d = split_by_persona(dialogues, cfg.data.test_fraction, cfg.seed)
+
     def to_examples(dialogues: list[dict]) -> list[dict]:
         return [ex for d in dialogues for ex in dialogue_to_examples(d, fmt, cfg.data.history, cfg.data.max_history_turns)]
 
@@ -91,13 +92,14 @@ def run(cfg) -> dict[str, float]:
     }
     write_json(out / "stats.json", stats)
     save_checkpoint(model, tokenizer, cfg.paths.base_model)
-    log.info("backbone %s: %d parameters, vocab %d", cfg.model.name, count_parameters(model), len(tokenizer))
+    n_params = count_parameters(model)
+    log.info("backbone %s: %d parameters, vocab %d", cfg.model.name, n_params, len(tokenizer))
     return {
         "data/train_dialogues": len(train_d), "data/test_dialogues": len(test_d),
         "data/train_examples": len(train), "data/test_examples": len(test),
         "data/train_personas": stats["train"]["personas"], "data/test_personas": stats["test"]["personas"],
         "data/mean_tokens": stats["tokens_per_example"]["mean"],
-        "model/parameters": count_parameters(model), "model/vocab_size": len(tokenizer),
+        "model/parameters": n_params, "model/vocab_size": len(tokenizer),
     }
 
 

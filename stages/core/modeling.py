@@ -119,10 +119,14 @@ def apply_lora(model, lora_cfg):
         target_modules=list(lora_cfg.target_modules), task_type="CAUSAL_LM"))
 
 
+def merge_lora(model):
+    """The plain model: LoRA adapters folded into the weights (a no-op without adapters)."""
+    return model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
+
+
 def save_checkpoint(model, tokenizer, path: str | Path) -> None:
     """Save a plain HF checkpoint atomically; LoRA adapters are merged so any loader can read it."""
-    if hasattr(model, "merge_and_unload"):
-        model = model.merge_and_unload()
+    model = merge_lora(model)
     with atomic_path(path, is_dir=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)

@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import os
 import subprocess
+import sys
 from collections.abc import Iterator
 from pathlib import Path
 
@@ -81,15 +82,18 @@ def stage_run(stage: str, cfg: DictConfig, params_file: str | Path) -> Iterator[
         yield run
 
 
-def log_metrics(metrics: dict[str, float], step: int | None = None) -> None:
+def log_metrics(metrics: dict[str, float]) -> None:
     import mlflow
 
-    mlflow.log_metrics({k: float(v) for k, v in metrics.items()}, step=step)
+    mlflow.log_metrics({k: float(v) for k, v in metrics.items()})
 
 
 def log_artifact(path: str | Path, artifact_path: str | None = None) -> None:
-    import mlflow
-
+    """Attach a file or directory to the stage's run; nothing without one (``--no-track``), where
+    mlflow.log_artifact would otherwise start a stray run in a default store."""
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is None or mlflow.active_run() is None:
+        return
     path = Path(path)
     if path.is_dir():
         mlflow.log_artifacts(str(path), artifact_path)

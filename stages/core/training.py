@@ -4,7 +4,6 @@ save a plain checkpoint atomically, and turn the trainer's log history into plot
 from __future__ import annotations
 
 import csv
-import logging
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -13,10 +12,15 @@ import torch
 from datasets import Dataset
 
 from .io import atomic_path, read_jsonl
-from .modeling import apply_lora, load_checkpoint, parameter_fingerprint, save_checkpoint, set_threads
+from .modeling import (
+    apply_lora,
+    load_checkpoint,
+    merge_lora,
+    parameter_fingerprint,
+    save_checkpoint,
+    set_threads,
+)
 from .tracking import log_artifact
-
-log = logging.getLogger("kardia.training")
 
 
 def load_examples(path: str | Path, max_examples: int | None, columns: list[str]) -> Dataset:
@@ -41,7 +45,7 @@ def fit(cfg, stage: str, init_path: str, out_path: str,
         trainer.train()
         # TRL writes completion tables only for wandb/trackio and to disk: hand them to MLflow.
         log_artifact(Path(output_dir) / "completions", "completions")
-    model = trainer.model.merge_and_unload() if hasattr(trainer.model, "merge_and_unload") else trainer.model
+    model = merge_lora(trainer.model)
     after = parameter_fingerprint(model)
     save_checkpoint(model, tokenizer, out_path)
     delta = torch.linalg.vector_norm(after - before).item()
