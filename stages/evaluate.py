@@ -10,11 +10,11 @@ import random
 from pathlib import Path
 
 from stages.core.evaluation.generation import generate
-from stages.core.evaluation.metrics import METRICS, aggregate, compare, score_example
+from stages.core.evaluation.metrics import METRICS, aggregate, compare, score_examples
 from stages.core.format import ResponseFormat
 from stages.core.io import read_jsonl, write_jsonl, write_text
+from stages.core.judges import build_judge, judge_settings
 from stages.core.modeling import load_checkpoint, set_threads
-from stages.core.rewards import build_judge
 from stages.core.stage import stage_main
 from stages.core.tracking import log_artifact
 
@@ -71,7 +71,9 @@ def markdown_report(metrics: dict[str, float], models: list[str], pairs: list[tu
 def run(cfg) -> dict[str, float]:
     set_threads()
     fmt = ResponseFormat.from_config(cfg.format)
-    judge = build_judge(cfg.judge.backend)
+    judge = build_judge(cfg.eval_judge, cfg.paths.judge_cache)
+    if cfg.eval_judge.preflight:
+        judge.preflight()
     examples = sample(read_jsonl(Path(cfg.paths.partitioned) / "test.jsonl"), cfg.evaluate.max_examples, cfg.seed)
     ev = cfg.evaluate
     metrics: dict[str, float] = {}
@@ -81,7 +83,7 @@ def run(cfg) -> dict[str, float]:
         outputs = generate(model, tokenizer, [ex["prompt"] for ex in examples], batch_size=ev.batch_size,
                            max_new_tokens=ev.max_new_tokens, do_sample=ev.do_sample, seed=cfg.seed,
                            desc=f"evaluate {name}")
-        rows[name] = [score_example(fmt, judge, ex, out) for ex, out in zip(examples, outputs, strict=True)]
+        rows[name] = score_examples(fmt, judge, examples, outputs)
         predictions += [{"model": name, **row} for row in rows[name]]
     pairs = list(itertools.pairwise(ev.models))  # base -> sft -> grpo: what each training stage added
     for subset, keep in SUBSETS.items():
@@ -97,12 +99,13 @@ def run(cfg) -> dict[str, float]:
     write_jsonl(reports / "predictions.jsonl", predictions)
     table = markdown_report(metrics, list(ev.models), pairs)
     write_text(reports / "eval.md", "# Evaluation on held-out personas\n\n" + table + "\nSettings: "
-               + json.dumps({"judge": cfg.judge.backend, "max_new_tokens": ev.max_new_tokens,
+               + json.dumps({"eval_judge": judge_settings(cfg.eval_judge),
+                             "training_judge": judge_settings(cfg.judge), "max_new_tokens": ev.max_new_tokens,
                              "do_sample": ev.do_sample, "examples": len(examples)}) + "\n")
     for path in ("predictions.jsonl", "eval.md"):
         log_artifact(reports / path, "reports")
     print(table)
-    return metrics
+    return {**metrics, **(judge.usage.metrics() if judge.usage.items else {})}
 
 
 main = stage_main("evaluate", run, __doc__)

@@ -10,7 +10,8 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from stages.core.format import ResponseFormat
-from stages.core.rewards import DIMENSIONS, build_judge, build_reward_funcs
+from stages.core.judges import DIMENSIONS, build_judge
+from stages.core.rewards import build_reward_funcs
 from stages.core.stage import stage_main
 from stages.core.training import fit, load_examples, window_mean, write_series
 
@@ -20,7 +21,10 @@ def run(cfg) -> dict[str, float]:
 
     fmt = ResponseFormat.from_config(cfg.format)
     names = list(cfg.reward.names)
-    reward_funcs = build_reward_funcs(names, fmt, build_judge(cfg.judge.backend), cfg.reward.max_judge_failure_rate)
+    judge = build_judge(cfg.judge, cfg.paths.judge_cache)
+    if "rubric" in names and cfg.judge.preflight:
+        judge.preflight()  # fail in seconds, not after the first generation step
+    reward_funcs = build_reward_funcs(names, fmt, judge, cfg.reward.max_judge_failure_rate)
     data = load_examples(Path(cfg.paths.partitioned) / "hard.jsonl", cfg.grpo.max_examples,
                          ["prompt", "emotion", "persona", "context"])
 
@@ -33,9 +37,9 @@ def run(cfg) -> dict[str, float]:
     history, metrics = fit(cfg, "grpo", cfg.paths.sft_model, cfg.paths.grpo_model, make_trainer)
     columns = {"reward": "reward", **{f"reward/{n}": f"rewards/{n}/mean" for n in names}}
     if "rubric" in names:
-        columns.update({f"judge/{d}": f"judge/{d}" for d in DIMENSIONS})
+        columns.update({f"judge/{d}": f"judge/{d}" for d in (*DIMENSIONS, "failure_rate")})
     rows = write_series(Path(cfg.paths.plots) / "grpo_rewards.csv", history, columns)
-    out = {**metrics, "train/prompts": len(data)}
+    out = {**metrics, "train/prompts": len(data), **(judge.usage.metrics() if judge.usage.items else {})}
     for name in ("reward", *(f"reward/{n}" for n in names)):
         out[f"{name}_start"] = window_mean(rows, name, first=True)
         out[f"{name}_end"] = window_mean(rows, name, first=False)

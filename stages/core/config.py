@@ -37,6 +37,7 @@ class Paths:
     plots: str
     reports: str
     mlflow_db: str
+    judge_cache: str
 
 
 @dataclass
@@ -104,7 +105,23 @@ class Reward:
 
 @dataclass
 class Judge:
+    """One judge config (conf/judge/); composed twice, as `judge` (grpo) and `eval_judge` (evaluate)."""
+
     backend: str
+    rubric: str = "kardia_v1"                # stages/core/judges/rubrics/<rubric>.yaml
+    model: Optional[str] = None              # openai: served model name; hf: local path or hub id
+    base_url: Optional[str] = None           # openai: ".../v1"
+    api_key_env: Optional[str] = None        # openai: name of the env var holding the key (null: none)
+    temperature: float = 0.0
+    max_tokens: int = 512
+    concurrency: int = 16
+    timeout_s: float = 60.0
+    max_retries: int = 4
+    backoff_s: float = 1.0
+    cache: bool = True
+    preflight: bool = True
+    batch_size: int = 8                      # hf
+    dtype: str = "float32"                   # hf
 
 
 @dataclass
@@ -133,6 +150,7 @@ class Config:
     grpo: Training
     reward: Reward
     judge: Judge
+    eval_judge: Judge
     evaluate: Evaluate
     tracking: Tracking
 
@@ -143,7 +161,7 @@ HISTORY_MODES = ("full", "response_only")
 MODEL_SOURCES = ("scratch", "hub")
 PARTITION_METHODS = ("trace",)
 REWARD_NAMES = ("format", "emotion", "rubric")
-JUDGE_BACKENDS = ("embedded",)
+JUDGE_BACKENDS = ("embedded", "openai", "hf")
 EVAL_MODELS = ("base", "sft", "grpo")
 DTYPES = ("float32", "bfloat16", "float16")
 
@@ -240,11 +258,37 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
     _check(0 <= cfg.reward.max_judge_failure_rate <= 1, source, "reward.max_judge_failure_rate",
            "must be in [0, 1]")
 
-    _one_of(cfg, "judge.backend", JUDGE_BACKENDS, source)
+    for key in ("judge", "eval_judge"):
+        validate_judge(cfg[key], key, source)
     for name in cfg.evaluate.models:
         _check(name in EVAL_MODELS, source, "evaluate.models", f"unknown model {name!r}; known: {list(EVAL_MODELS)}")
     _check(cfg.evaluate.batch_size > 0, source, "evaluate.batch_size", "must be positive")
     _check(cfg.evaluate.max_new_tokens > 0, source, "evaluate.max_new_tokens", "must be positive")
+
+
+def validate_judge(judge: DictConfig, key: str, source: str) -> None:
+    from .judges.rubric import RUBRIC_DIR
+
+    _check(judge.backend in JUDGE_BACKENDS, source, f"{key}.backend",
+           f"{judge.backend!r} is not one of {list(JUDGE_BACKENDS)}")
+    rubrics = sorted(p.stem for p in RUBRIC_DIR.glob("*.yaml"))
+    _check(judge.rubric in rubrics, source, f"{key}.rubric", f"{judge.rubric!r} is not one of {rubrics}")
+    if judge.backend in ("openai", "hf"):
+        _check(bool(judge.model), source, f"{key}.model", f"the {judge.backend} judge needs a model")
+        _check(judge.max_tokens > 0, source, f"{key}.max_tokens", "must be positive")
+        _check(judge.temperature >= 0, source, f"{key}.temperature", "must be >= 0")
+    if judge.backend == "openai":
+        _check(bool(judge.base_url) and str(judge.base_url).startswith(("http://", "https://")), source,
+               f"{key}.base_url", f"must be an http(s) URL, got {judge.base_url!r}")
+        _check(judge.concurrency > 0, source, f"{key}.concurrency", "must be positive")
+        _check(judge.timeout_s > 0, source, f"{key}.timeout_s", "must be positive")
+        _check(judge.max_retries >= 0, source, f"{key}.max_retries", "must be >= 0")
+        _check(judge.backoff_s >= 0, source, f"{key}.backoff_s", "must be >= 0")
+        _check(judge.api_key_env is None or str(judge.api_key_env).isidentifier(), source, f"{key}.api_key_env",
+               "must be the NAME of an environment variable (never the key itself)")
+    if judge.backend == "hf":
+        _check(judge.batch_size > 0, source, f"{key}.batch_size", "must be positive")
+        _check(judge.dtype in DTYPES, source, f"{key}.dtype", f"{judge.dtype!r} is not one of {list(DTYPES)}")
 
 
 def params_hash(cfg: DictConfig) -> str:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 from .config import ConfigError, load_config
 from .io import write_json
+from .judges.client import JudgeUnavailable
 from .tracking import log_metrics, stage_run
 
 log = logging.getLogger("kardia")
@@ -64,7 +65,11 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
             os.environ["DISABLE_MLFLOW_INTEGRATION"] = "TRUE"  # the Trainer's MLflow callback too
         start = time.perf_counter()
         with contextlib.nullcontext() if args.no_track else stage_run(name, cfg, args.params):
-            metrics = run(cfg)
+            try:
+                metrics = run(cfg)
+            except JudgeUnavailable as e:  # an operator's problem, not a bug: no traceback
+                print(f"error: {e}", file=sys.stderr)
+                return 3
             check_metrics(name, metrics)
             write_json(metrics_path(cfg, name), metrics)
             if not args.no_track:

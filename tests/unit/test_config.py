@@ -48,6 +48,8 @@ def test_paper_backbones_compose_and_validate(root, tmp_path, model):
     ("data.history=everything", "data.history"),
     ("format.style=haiku", "format.style"),
     ("judge.backend=oracle", "judge.backend"),
+    ("eval_judge.backend=oracle", "eval_judge.backend"),
+    ("judge.rubric=kardia_v9", "judge.rubric"),
     ("grpo.trainer.num_generations=3", "grpo.trainer.per_device_train_batch_size"),
     ("evaluate.models=[base,gpt5]", "evaluate.models"),
     ("data.n_dialogues=lots", "data.n_dialogues"),
@@ -70,3 +72,32 @@ def test_emotion_reward_needs_an_emotion_span(root):
 def test_missing_params_file_says_how_to_make_it(tmp_path):
     with pytest.raises(ConfigError, match="make params"):
         load_config(tmp_path / "params.yaml")
+
+
+def _judge_params(root, tmp_path, overrides):
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(compose(root, overrides)))
+    return params
+
+
+def test_training_and_evaluation_judges_compose_separately(root, tmp_path):
+    cfg = load_config(_judge_params(root, tmp_path, ["judge=openai", "judge@eval_judge=hf"]))
+    assert cfg.judge.backend == "openai" and cfg.judge.base_url.startswith("http")
+    assert cfg.eval_judge.backend == "hf" and cfg.eval_judge.batch_size > 0
+    assert cfg.paths.judge_cache
+
+
+@pytest.mark.parametrize("override, key", [
+    ("judge.base_url=localhost:8000", "judge.base_url"),
+    ("judge.concurrency=0", "judge.concurrency"),
+    ("judge.timeout_s=0", "judge.timeout_s"),
+    ("judge.max_retries=-1", "judge.max_retries"),
+    ("judge.api_key_env=sk-123", "judge.api_key_env"),
+    ("judge.model=null", "judge.model"),
+    ("eval_judge.batch_size=0", "eval_judge.batch_size"),
+    ("eval_judge.dtype=int3", "eval_judge.dtype"),
+])
+def test_bad_llm_judge_values_fail_naming_the_key(root, tmp_path, override, key):
+    params = _judge_params(root, tmp_path, ["judge=openai", "judge@eval_judge=hf"])
+    with pytest.raises(ConfigError, match=f"key '{key}'"):
+        load_config(params, overrides=[override])

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from stages.core.rewards.embedded_judge import DIMENSIONS, EmbeddedJudge
+from stages.core.judges.embedded import DIMENSIONS, EmbeddedJudge
 
 ROOT = Path(__file__).resolve().parents[2]
 MIN_PAIR_ACCURACY = 0.9
@@ -401,7 +401,7 @@ def test_deterministic_across_hash_seeds(judge):
     """Set iteration order changes with PYTHONHASHSEED; the scores must not."""
     inputs = all_table_inputs()
     expected = [judge.score(*x) for x in inputs]
-    code = ("import json, sys\nfrom stages.core.rewards.embedded_judge import EmbeddedJudge\n"
+    code = ("import json, sys\nfrom stages.core.judges.embedded import EmbeddedJudge\n"
             "j = EmbeddedJudge()\nprint(json.dumps([j.score(*x) for x in json.load(sys.stdin)]))")
     for seed in ("0", "1", "4242"):
         out = subprocess.run([sys.executable, "-c", code], input=json.dumps(inputs), capture_output=True,

@@ -2,8 +2,8 @@
 
 import pytest
 
-from stages.core.evaluation.metrics import aggregate, compare, score_example
-from stages.core.rewards import DIMENSIONS
+from stages.core.evaluation.metrics import aggregate, compare, score_examples
+from stages.core.judges import DIMENSIONS, build_judge
 
 
 def row(fmt_ok, emo_ok, score):
@@ -37,14 +37,11 @@ def test_compare_is_paired_and_signed():
 
 
 def test_score_example_parses_and_judges(fmt):
-    from stages.core.rewards import build_judge
-
     example = {"id": "x-t0", "difficulty": "hard", "emotion": "sad", "persona": "MBTI: INFP\\nAbout: I'm a baker.",
                "context": "User: My dog died and I feel so sad."}
     good = fmt.render({"understanding": "u", "reasoning": "r", "emotion": " Sad ",
                        "response": "I'm so sorry about your dog. That sounds really painful."})
-    scored = score_example(fmt, build_judge("embedded"), example, good)
+    scored, broken = score_examples(fmt, build_judge("embedded"), [example, example], [good, "I'm sorry."])
     assert scored["format_ok"] and scored["emotion_ok"] and scored["emotion_pred"] == "sad"
     assert set(scored["scores"]) == set(DIMENSIONS)
-    broken = score_example(fmt, build_judge("embedded"), example, "I'm sorry.")
     assert not broken["format_ok"] and not broken["emotion_ok"] and broken["format_error"]

@@ -2,8 +2,8 @@
 
 import pytest
 
+from stages.core.judges import DIMENSIONS, Judgement, build_judge
 from stages.core.rewards import (
-    DIMENSIONS,
     JudgeFailureRateExceeded,
     build_reward_funcs,
     make_emotion_reward,
@@ -52,8 +52,6 @@ def test_emotion_reward(fmt, completion, gold, expected):
 
 
 def test_rubric_reward_in_unit_range_and_logs_dimensions(fmt):
-    from stages.core.rewards import build_judge
-
     logged = {}
     fn = make_rubric_reward(fmt, build_judge("embedded"), max_failure_rate=0.0)
     bad = GOOD.replace("I'm sorry the night shifts are draining you. That sounds really hard. "
@@ -69,10 +67,10 @@ def test_rubric_reward_in_unit_range_and_logs_dimensions(fmt):
 class FlakyJudge:
     """Fails on every completion that mentions 'timeout', as a remote judge would."""
 
-    def score(self, response, persona, context):
-        if "timeout" in response:
-            raise TimeoutError("judge did not answer")
-        return {d: 5 for d in DIMENSIONS}
+    rubric = None
+
+    def score_many(self, items):
+        return [None if "timeout" in it["response"] else Judgement({d: 5 for d in DIMENSIONS}, {}) for it in items]
 
 
 def test_failed_judgements_abstain_instead_of_scoring_zero(fmt):

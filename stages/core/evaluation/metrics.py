@@ -11,15 +11,22 @@ from __future__ import annotations
 from statistics import mean
 
 from ..format import ResponseFormat
+from ..judges import DIMENSIONS
 from ..labels import normalize_emotion
-from ..rewards import DIMENSIONS, judge_scores
+from ..rewards import judge_many
 from .statistics import bootstrap_ci, mcnemar, paired_bootstrap
 
 METRICS = ("format_compliance", "emotion_acc", *DIMENSIONS)
 BINARY = {"format_compliance": "format_ok", "emotion_acc": "emotion_ok"}
 
 
-def score_example(fmt: ResponseFormat, judge, example: dict, output: str) -> dict:
+def score_examples(fmt: ResponseFormat, judge, examples: list[dict], outputs: list[str]) -> list[dict]:
+    """One row per (example, output): format, emotion and the judge's rubric scores (one batch call)."""
+    judged = judge_many(judge, fmt, outputs, [ex["persona"] for ex in examples], [ex["context"] for ex in examples])
+    return [score_example(fmt, ex, out, j) for ex, out, j in zip(examples, outputs, judged, strict=True)]
+
+
+def score_example(fmt: ResponseFormat, example: dict, output: str, judgement) -> dict:
     parsed = fmt.parse(output)
     spans = parsed.spans or {}
     predicted = normalize_emotion(spans["emotion"]) if "emotion" in spans else None
@@ -33,7 +40,8 @@ def score_example(fmt: ResponseFormat, judge, example: dict, output: str) -> dic
         "emotion_gold": example["emotion"],
         "emotion_pred": predicted,
         "emotion_ok": predicted == example["emotion"],
-        "scores": judge_scores(judge, fmt, output, example["persona"], example["context"]),
+        "scores": judgement.scores if judgement is not None else None,
+        "judge_reasons": judgement.reasons if judgement is not None else None,
     }
 
 

@@ -1,4 +1,4 @@
-"""Rubric-ERL reward functions in TRL's contract, and the judge factory.
+"""Rubric-ERL reward functions in TRL's contract (the judges themselves are in stages/core/judges).
 
 ``fn(prompts, completions, **kwargs) -> list[float | None]``; kwargs carry the dataset columns
 (``emotion``, ``persona``, ``context``) repeated per completion, plus TRL's ``log_metric``.
@@ -8,23 +8,20 @@ call must do (a 0 would fake an advantage).
 
 from __future__ import annotations
 
+import json
+import logging
 from collections.abc import Callable
 
 from ..format import ResponseFormat
+from ..judges import DIMENSIONS, Judgement
 from ..labels import normalize_emotion
-from .embedded_judge import DIMENSIONS, EmbeddedJudge
 
 RewardFn = Callable[..., list]
+log = logging.getLogger("kardia")
 
 
 class JudgeFailureRateExceeded(RuntimeError):
     pass
-
-
-def build_judge(backend: str):
-    if backend == "embedded":
-        return EmbeddedJudge()
-    raise ValueError(f"judge.backend={backend!r} is not available; known: ['embedded']")
 
 
 def completion_text(completion) -> str:
@@ -34,17 +31,23 @@ def completion_text(completion) -> str:
     return completion
 
 
-def judge_scores(judge, fmt: ResponseFormat, text: str, persona: str, context: str) -> dict[str, int] | None:
-    """Score the visible reply of one completion on the five rubric dimensions; None if the judge fails."""
+def judge_many(judge, fmt: ResponseFormat, texts: list[str], personas: list[str],
+               contexts: list[str]) -> list[Judgement | None]:
+    """Judge the visible reply of each completion; None where the judge failed or abstained."""
+    items = [{"response": fmt.response_text(t), "persona": p, "context": c}
+             for t, p, c in zip(texts, personas, contexts, strict=True)]
     try:
-        return judge.score(fmt.response_text(text), persona, context)
-    except Exception:  # noqa: BLE001 - any judge failure abstains; the failure rate is watched
-        return None
+        return judge.score_many(items)
+    except Exception as e:  # noqa: BLE001 - a judge outage abstains; the failure-rate limit stops the run
+        log.warning("judge failed on a batch of %d: %s", len(items), e)
+        return [None] * len(items)
 
 
-def rubric_value(scores: dict[str, int]) -> float:
-    """Rubric reward in [0, 1]: mean over dimensions of (s - 1) / 4 [ours normalisation]."""
-    return sum((scores[d] - 1) / 4 for d in DIMENSIONS) / len(DIMENSIONS)
+def rubric_value(scores: dict[str, int], weights: dict[str, float] | None = None) -> float:
+    """Rubric reward in [0, 1]: weighted mean over dimensions of (s - 1) / 4 [ours normalisation]
+    (equal weights unless the rubric file gives others)."""
+    weights = weights or dict.fromkeys(DIMENSIONS, 1.0)
+    return sum(w * (scores[d] - 1) / 4 for d, w in weights.items()) / sum(weights.values())
 
 
 def make_format_reward(fmt: ResponseFormat) -> RewardFn:
@@ -66,22 +69,30 @@ def make_emotion_reward(fmt: ResponseFormat) -> RewardFn:
 
 
 def make_rubric_reward(fmt: ResponseFormat, judge, max_failure_rate: float) -> RewardFn:
-    def rubric(completions, persona, context, log_metric=None, **_) -> list[float | None]:
+    weights = judge.rubric.weights if getattr(judge, "rubric", None) is not None else None
+
+    def rubric(completions, persona, context, log_metric=None, log_extra=None, **_) -> list[float | None]:
         """Judge's rubric score of the reply in [0, 1]; None (abstain) where the judge failed."""
-        all_scores = [judge_scores(judge, fmt, completion_text(c), p, ctx)
-                      for c, p, ctx in zip(completions, persona, context)]
-        scored = [s for s in all_scores if s is not None]
-        failure_rate = 1 - len(scored) / len(all_scores)
+        judged = judge_many(judge, fmt, [completion_text(c) for c in completions], persona, context)
+        scored = [j.scores for j in judged if j is not None]
+        failure_rate = 1 - len(scored) / len(judged)
         if log_metric is not None:
             log_metric("judge/failure_rate", failure_rate)
             for d in DIMENSIONS:
                 if scored:
                     log_metric(f"judge/{d}", sum(s[d] for s in scored) / len(scored))
+            usage = getattr(judge, "last_usage", None)
+            if usage is not None and usage.items:
+                for key, value in usage.metrics().items():
+                    log_metric(key, value)
+        if log_extra is not None:  # the judge's reasons beside each completion in TRL's completion log
+            log_extra("judge_reasons", [json.dumps(j.reasons, ensure_ascii=False) if j is not None else "failed"
+                                        for j in judged])
         if failure_rate > max_failure_rate:
             raise JudgeFailureRateExceeded(
                 f"judge failed on {failure_rate:.0%} of completions in this step, above "
                 f"reward.max_judge_failure_rate={max_failure_rate:.0%}: check the judge backend")
-        return [rubric_value(s) if s is not None else None for s in all_scores]
+        return [rubric_value(j.scores, weights) if j is not None else None for j in judged]
     return rubric
 
 

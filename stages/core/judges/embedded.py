@@ -89,7 +89,7 @@ ablations; use an LLM judge for numbers that mean anything.
 Speed: everything is precompiled at import; the per-profile and per-context analyses are
 memoised (GRPO scores G completions against one context), word -> concept and token -> garbled
 are memoised, and each cue regex runs only when one of its anchor words is in the reply.
-``python -m stages.core.rewards.embedded_judge`` prints responses/s.
+``python -m stages.core.judges.bench embedded`` prints responses/s.
 Determinism: no randomness, no clock, no I/O; only set *sizes* reach the scores, and where cues
 are gathered from a set they are sorted first, so PYTHONHASHSEED cannot change a score.
 """
@@ -104,9 +104,10 @@ from functools import lru_cache
 from stages.core.format import ALL_SPANS
 from stages.core.labels import EMOTIONS
 
-__all__ = ["DIMENSIONS", "EmbeddedJudge"]
+from .rubric import DIMENSIONS, Judgement, Rubric
+from .usage import Usage
 
-DIMENSIONS: tuple[str, ...] = ("relevance", "fluency", "empathy", "persona", "safety")
+__all__ = ["DIMENSIONS", "EmbeddedJudge"]
 
 # --------------------------------------------------------------------------------------------
 # Lexicons
@@ -995,6 +996,17 @@ class EmbeddedJudge:
     name = "embedded"
     # Part of the judge cache key: bump whenever any lexicon, threshold or rule changes.
     version = "embedded-v1"
+
+    def __init__(self, rubric: Rubric | None = None):
+        self.rubric = rubric  # weights for the reward; the scores themselves do not depend on it
+        self.usage = self.last_usage = Usage()  # no calls, tokens or cache: nothing to count
+
+    def preflight(self) -> None:
+        pass
+
+    def score_many(self, items: list[dict]) -> list[Judgement | None]:
+        """The batch interface of every judge; reasons are empty (a lexical proxy has none to give)."""
+        return [Judgement(self.score(it["response"], it["persona"], it["context"]), {}) for it in items]
 
     def score(self, response: str, persona: str, context: str) -> dict[str, int]:
         """Score the reply text `response` to the dialogue `context` for the user `persona`.

@@ -1,0 +1,59 @@
+"""Rubric judges behind one interface, chosen by a `conf/judge/` config.
+
+``build_judge(judge_cfg)`` returns an object with ``score_many(items) -> list[Judgement | None]``
+(item = dict(response, persona, context); ``None`` = failed or abstained), ``preflight()`` (call at
+stage start: raises JudgeUnavailable with a clear message when an endpoint is down), ``rubric``
+(weights for the reward), ``version`` and ``usage`` / ``last_usage`` (calls, tokens, cache hits,
+latency). Backends: ``embedded`` (deterministic CPU proxy), ``openai`` (any OpenAI-compatible
+endpoint, async, cached), ``hf`` (a local transformers chat model).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from .client import ClientSettings, JudgeCallError, JudgeUnavailable
+from .rubric import DIMENSIONS, AnswerError, Judgement, Rubric, RubricError, load_rubric
+
+__all__ = ["DIMENSIONS", "AnswerError", "JudgeCallError", "JudgeUnavailable", "Judgement", "Rubric",
+           "RubricError", "build_judge", "judge_settings", "load_rubric"]
+
+BACKENDS = ("embedded", "openai", "hf")
+
+
+def judge_settings(judge_cfg) -> str:
+    """A one-line description of a judge config for reports (never includes the API key)."""
+    if judge_cfg.backend == "embedded":
+        return f"embedded ({judge_cfg.rubric})"
+    return f"{judge_cfg.backend}:{judge_cfg.model} ({judge_cfg.rubric})"
+
+
+def build_judge(judge_cfg, cache_path: str | None = None):
+    """The judge a `judge` / `eval_judge` config describes. ``cache_path`` (paths.judge_cache) turns
+    on the on-disk answer cache of the openai backend when ``judge_cfg.cache`` is true."""
+    if isinstance(judge_cfg, str):  # build_judge("embedded"): the defaults of that backend
+        judge_cfg = {"backend": judge_cfg}
+    get = judge_cfg.get if isinstance(judge_cfg, Mapping) else lambda k, d=None: getattr(judge_cfg, k, d)
+    backend = get("backend")
+    rubric = load_rubric(get("rubric") or "kardia_v1")
+    if backend == "embedded":
+        from .embedded import EmbeddedJudge
+
+        return EmbeddedJudge(rubric)
+    if backend == "openai":
+        from .cache import JudgeCache
+        from .llm import OpenAIJudge
+
+        settings = ClientSettings(
+            base_url=get("base_url"), model=get("model"), api_key_env=get("api_key_env"),
+            concurrency=get("concurrency", 16), timeout_s=get("timeout_s", 60.0),
+            max_retries=get("max_retries", 4), backoff_s=get("backoff_s", 1.0),
+            sampling={"temperature": get("temperature", 0.0), "max_tokens": get("max_tokens", 512)})
+        cache = JudgeCache(cache_path) if cache_path and get("cache", True) else None
+        return OpenAIJudge(settings, rubric, cache)
+    if backend == "hf":
+        from .llm import HFJudge
+
+        return HFJudge(get("model"), rubric, batch_size=get("batch_size", 8),
+                       max_new_tokens=get("max_tokens", 512), dtype=get("dtype", "float32"))
+    raise ValueError(f"judge.backend={backend!r} is not available; known: {list(BACKENDS)}")

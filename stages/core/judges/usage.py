@@ -1,0 +1,42 @@
+"""Usage accounting of a judge: calls, tokens, cache hits, failures and latency percentiles."""
+
+from __future__ import annotations
+
+import math
+from collections import Counter
+from dataclasses import dataclass, field
+
+
+def percentile(values: list[float], q: float) -> float:
+    """Nearest-rank percentile (q in [0, 100]); 0.0 for no values."""
+    if not values:
+        return 0.0
+    ordered = sorted(values)
+    return ordered[max(0, math.ceil(q / 100 * len(ordered)) - 1)]
+
+
+@dataclass
+class Usage:
+    requests: int = 0           # HTTP requests sent (retries included)
+    retries: int = 0
+    items: int = 0              # replies asked to score
+    cache_hits: int = 0
+    prompt_tokens: int = 0
+    completion_tokens: int = 0
+    failures: Counter = field(default_factory=Counter)  # kind -> count (timeout, http_429, invalid_answer, ...)
+    latencies_s: list[float] = field(default_factory=list)  # per successful request
+
+    def add(self, other: Usage) -> None:
+        for name in ("requests", "retries", "items", "cache_hits", "prompt_tokens", "completion_tokens"):
+            setattr(self, name, getattr(self, name) + getattr(other, name))
+        self.failures.update(other.failures)
+        self.latencies_s += other.latencies_s
+
+    def metrics(self, prefix: str = "judge_usage/") -> dict[str, float]:
+        out = {"requests": self.requests, "retries": self.retries, "items": self.items,
+               "cache_hits": self.cache_hits, "prompt_tokens": self.prompt_tokens,
+               "completion_tokens": self.completion_tokens, "failures": sum(self.failures.values()),
+               "latency_p50_s": percentile(self.latencies_s, 50),
+               "latency_p95_s": percentile(self.latencies_s, 95)}
+        out.update({f"failures_{k}": v for k, v in self.failures.items()})
+        return {f"{prefix}{k}": float(v) for k, v in out.items()}
