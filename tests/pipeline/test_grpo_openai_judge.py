@@ -1,0 +1,53 @@
+"""GRPO with judge=openai against a real local server that fails on purpose (429, 500, answers
+slower than the timeout, malformed JSON): training finishes, the per-dimension judge metrics and
+the failure rate are logged, and the usage is recorded."""
+
+import csv
+import json
+
+import pytest
+
+from stages.core.fake_openai import FakeOpenAI, judge_responder, with_faults
+from tests.pipeline.conftest import compose_params
+
+pytestmark = pytest.mark.slow
+
+# Every 8th request fails in each way once; retries absorb 429/500/slow, malformed answers abstain.
+SCHEDULE = ["ok", "429", "ok", "500", "ok", "slow", "ok", "malformed"] + ["ok"] * 8
+
+
+def test_grpo_trains_with_a_flaky_openai_judge(root, tmp_path, monkeypatch):
+    if not (root / "data/partitioned/hard.jsonl").exists() or not (root / "models/sft/config.json").exists():
+        pytest.skip("needs the pipeline's data/partitioned and models/sft (dvc pull or dvc repro)")
+    import mlflow
+
+    from stages import grpo
+
+    with FakeOpenAI(with_faults(judge_responder(), SCHEDULE, slow_s=1.5), latency_s=0.01) as server:
+        params = compose_params(root, tmp_path / "params.yaml", [
+            "judge=openai", f"judge.base_url={server.url}", "judge.model=fake-judge", "judge.timeout_s=0.5",
+            "judge.backoff_s=0.01", "judge.max_retries=3",
+            "reward.max_judge_failure_rate=0.5",
+            "grpo.max_examples=8", "grpo.trainer.max_steps=2", "grpo.trainer.per_device_train_batch_size=8",
+            "grpo.trainer.num_generations=4", "grpo.trainer.max_completion_length=32", "grpo.trainer.logging_steps=1",
+            f"paths.grpo_model={tmp_path}/grpo", f"paths.metrics={tmp_path}/metrics",
+            f"paths.plots={tmp_path}/plots", f"paths.judge_cache={tmp_path}/judge.sqlite",
+            f"paths.sft_model={root}/models/sft", f"paths.partitioned={root}/data/partitioned",
+        ])
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+        assert grpo.main(["--params", str(params)]) == 0
+        calls = server.calls
+
+    assert calls > 1 + 16  # pre-flight + 2 steps x 8 completions, plus retries
+    metrics = json.loads((tmp_path / "metrics/grpo.json").read_text())
+    assert metrics["judge_usage/items"] == 16
+    assert metrics["judge_usage/retries"] >= 1 and metrics["judge_usage/failures_invalid_answer"] >= 1
+    rows = list(csv.DictReader((tmp_path / "plots/grpo_rewards.csv").open()))
+    assert len(rows) == 2
+    for row in rows:
+        assert 1 <= float(row["judge/empathy"]) <= 5
+        assert 0 <= float(row["judge/failure_rate"]) <= 0.5
+    run = mlflow.search_runs(experiment_names=[mlflow.search_experiments()[0].name], output_format="list")[0]
+    logged = run.data.metrics
+    assert {"judge/failure_rate", "judge/empathy", "judge/safety", "judge_usage/latency_p95_s"} <= set(logged)
+    assert run.data.params["cfg.judge.backend"] == "openai" and run.data.params["cfg.eval_judge.backend"] == "embedded"
