@@ -80,7 +80,10 @@ class FakeOpenAI:
                 with server._lock:
                     server.requests.append(request)
                     server.request_headers.append(dict(self.headers))
-                reply = server.responder(request)
+                try:
+                    reply = server.responder(request)
+                except Exception as e:  # noqa: BLE001 - a responder bug answers 500, as a real server would
+                    reply = Reply(500, body=json.dumps({"error": {"message": f"responder failed: {e!r}"}}))
                 time.sleep(server.latency_s + reply.delay_s)
                 self._send(reply, request)
 
