@@ -13,7 +13,7 @@ from pathlib import Path
 
 from .validation import Raw, RecordError
 
-SUFFIXES = (".jsonl", ".json", ".parquet")
+SUFFIXES = (".jsonl", ".parquet")
 
 
 class DataSourceError(RuntimeError):
@@ -56,7 +56,8 @@ def local_files(path: str) -> list[Path]:
     if any(c in path for c in "*?["):
         files = [Path(f) for f in glob.glob(path, recursive=True)]
     elif p.is_dir():
-        files = [f for f in p.rglob("*") if f.suffix in SUFFIXES and f.is_file()]
+        files = [f for f in p.rglob("*") if f.suffix in SUFFIXES and f.is_file()
+                 and not any(part.startswith(".") for part in f.relative_to(p).parts)]
     elif p.is_file():
         files = [p]
     else:
@@ -64,7 +65,7 @@ def local_files(path: str) -> list[Path]:
                               "test.jsonl or parquet files, a file, or a glob pattern)")
     files = [f for f in files if f.suffix in SUFFIXES]
     if not files:
-        raise DataSourceError(f"data.path={path!r} holds no .jsonl / .json / .parquet files")
+        raise DataSourceError(f"data.path={path!r} holds no .jsonl / .parquet files")
     order = {"train": 0, None: 1, "test": 2}
     return sorted(files, key=lambda f: (order[split_of(f)], str(f)))
 
