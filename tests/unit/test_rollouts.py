@@ -81,3 +81,11 @@ def test_weighted_rewards_and_histogram():
     assert rollouts.weighted_rewards(scores, ["format", "rubric"], [1.0, 3.0]) == [[1.0, 0.375]]  # (1*0 + 3*0.5) / 4: an abstention drops its weight
     hist = rollouts.histogram([0.0, 0.05, 0.5, 1.0], 4)
     assert [h["dialogues"] for h in hist] == [2, 0, 1, 1]
+
+
+def test_trace_rule_on_data_without_traces_points_at_rollouts(root):
+    from stages.partition import label_by_trace
+
+    cfg = load_config(root / "params.yaml")
+    with pytest.raises(RuntimeError, match="partition.method=rollouts"):
+        label_by_trace([{"id": "kb-train-000001-t0", "dialogue_id": "kb-train-000001", "trace": None}], [], cfg)
