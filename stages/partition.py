@@ -1,43 +1,88 @@
 """partition: split the training examples into easy (-> sft) and hard (-> grpo) by dialogue.
 
-The test examples get the same label, so evaluate can report the hard subset separately.
+partition.method=trace applies the paper's rule to each dialogue's FAIL/PASS/SOLVED trace;
+partition.method=rollouts re-estimates difficulty for data without traces (the released KardiaBench)
+by sampling completions from a reference policy and scoring them (stages/core/rollouts.py, cached).
+The test examples get the same kind of label, so evaluate can report the hard subset separately.
 """
 
 from __future__ import annotations
 
+import csv
+import io
 from collections import Counter
 from pathlib import Path
 
 from stages.core.curriculum import difficulty
-from stages.core.io import read_jsonl, write_jsonl
+from stages.core.io import read_jsonl, write_jsonl, write_text
 from stages.core.stage import stage_main
 
+UNSCORED = "unscored"  # rollouts with max_contexts: examples whose dialogue was not sampled
 
-def label(examples: list[dict], cfg) -> list[dict]:
+
+def label_by_trace(train: list[dict], test: list[dict], cfg) -> tuple[list[dict], list[dict], dict]:
     p = cfg.partition
-    return [{**ex, "difficulty": difficulty(ex["trace"], p.max_fail_rate, p.min_solved_rate)} for ex in examples]
+    missing = next((ex for ex in train + test if not ex.get("trace")), None)
+    if missing is not None:
+        raise RuntimeError(f"example {missing['id']} (dialogue {missing['dialogue_id']}) has no FAIL/PASS/SOLVED "
+                           "trace (the released KardiaBench has none): use partition.method=rollouts")
+
+    def label(examples):
+        return [{**ex, "difficulty": difficulty(ex["trace"], p.max_fail_rate, p.min_solved_rate)} for ex in examples]
+    return label(train), label(test), {}
+
+
+def label_by_rollouts(train: list[dict], test: list[dict], cfg) -> tuple[list[dict], list[dict], dict]:
+    from stages.core import rollouts
+
+    ro = cfg.partition.rollouts
+    metrics: dict[str, float] = {}
+    labelled, all_rates = [], []
+    for split, examples in (("train", train), ("test", test)):
+        contexts = rollouts.select_contexts(examples, ro.max_contexts, cfg.seed)
+        entry, generated = rollouts.load_or_sample(cfg, contexts)
+        rates, summary = rollouts.resolution(cfg, contexts, entry)
+        all_rates += [rates[d] for d in sorted(rates)] if split == "train" else []
+        metrics |= {f"partition/rollouts/{split}_{k}": v for k, v in summary.items()}
+        metrics[f"partition/rollouts/{split}_contexts"] = len(contexts)
+        metrics[f"partition/rollouts/{split}_generated"] = float(generated)
+        labelled.append([{**ex, "difficulty": ("easy" if rates[ex["dialogue_id"]] >= ro.easy_min_rate else "hard")
+                          if ex["dialogue_id"] in rates else UNSCORED} for ex in examples])
+    hist = rollouts.histogram(all_rates, ro.histogram_bins)
+    buf = io.StringIO()
+    writer = csv.DictWriter(buf, fieldnames=list(hist[0]))
+    writer.writeheader()
+    writer.writerows(hist)
+    write_text(Path(cfg.paths.plots) / "partition_difficulty.csv", buf.getvalue())
+    metrics |= {f"partition/rollouts/hist_{k:02d}": h["dialogues"] for k, h in enumerate(hist)}
+    return labelled[0], labelled[1], metrics
+
+
+METHODS = {"trace": label_by_trace, "rollouts": label_by_rollouts}
 
 
 def run(cfg) -> dict[str, float]:
     src, out = Path(cfg.paths.prepared), Path(cfg.paths.partitioned)
-    train, test = label(read_jsonl(src / "train.jsonl"), cfg), label(read_jsonl(src / "test.jsonl"), cfg)
+    train, test, extra = METHODS[cfg.partition.method](read_jsonl(src / "train.jsonl"), read_jsonl(src / "test.jsonl"), cfg)
     easy = [ex for ex in train if ex["difficulty"] == "easy"]
     hard = [ex for ex in train if ex["difficulty"] == "hard"]
     if not easy or not hard:
-        raise RuntimeError(f"partition left {len(easy)} easy and {len(hard)} hard examples: "
-                           "adjust partition.max_fail_rate / partition.min_solved_rate")
+        raise RuntimeError(f"partition ({cfg.partition.method}) left {len(easy)} easy and {len(hard)} hard examples: "
+                           "adjust partition.max_fail_rate / partition.min_solved_rate (trace) or "
+                           "partition.rollouts.resolve_threshold / easy_min_rate / policy (rollouts)")
     write_jsonl(out / "easy.jsonl", easy)
     write_jsonl(out / "hard.jsonl", hard)
     write_jsonl(out / "test.jsonl", test)
     dialogues = {d: Counter() for d in ("easy", "hard")}
-    for ex in train:
+    for ex in easy + hard:
         dialogues[ex["difficulty"]][ex["dialogue_id"]] += 1
     test_hard = sum(ex["difficulty"] == "hard" for ex in test)
     return {
         "partition/easy_examples": len(easy), "partition/hard_examples": len(hard),
         "partition/easy_dialogues": len(dialogues["easy"]), "partition/hard_dialogues": len(dialogues["hard"]),
-        "partition/hard_fraction": len(hard) / len(train),
-        "partition/test_hard_examples": test_hard, "partition/test_easy_examples": len(test) - test_hard,
+        "partition/hard_fraction": len(hard) / (len(easy) + len(hard)),
+        "partition/test_hard_examples": test_hard, "partition/test_easy_examples": sum(ex["difficulty"] == "easy" for ex in test),
+        **extra,
     }
 
 

@@ -28,6 +28,7 @@ class ConfigError(ValueError):
 @dataclass
 class Paths:
     corpus: str
+    rejects: str
     prepared: str
     partitioned: str
     base_model: str
@@ -38,17 +39,43 @@ class Paths:
     reports: str
     mlflow_db: str
     judge_cache: str
+    rollouts_cache: str
+    synthesized: str
+    prompts: str
+
+
+@dataclass
+class Limits:
+    max_exchanges: int
+    max_turn_chars: int
+    max_person_chars: int
+
+
+@dataclass
+class Dedup:
+    exact: str
+    near: str
+    near_threshold: float
 
 
 @dataclass
 class Data:
     source: str
-    n_dialogues: int
-    n_personas: int
-    max_exchanges: int
     test_fraction: float
     history: str
     max_history_turns: int
+    max_reject_rate: float
+    limits: Limits
+    dedup: Dedup
+    # source=synthetic
+    n_dialogues: Optional[int] = None
+    n_personas: Optional[int] = None
+    max_exchanges: Optional[int] = None
+    # source=kardiabench
+    hf_dataset: Optional[str] = None
+    revision: Optional[str] = None
+    token_env: Optional[str] = None
+    path: Optional[str] = None
 
 
 @dataclass
@@ -84,10 +111,25 @@ class Model:
 
 
 @dataclass
+class Rollouts:
+    policy: str
+    num_generations: int
+    temperature: float
+    top_p: float
+    max_new_tokens: int
+    batch_size: int
+    max_contexts: Optional[int]
+    resolve_threshold: float
+    easy_min_rate: float
+    histogram_bins: int
+
+
+@dataclass
 class Partition:
     method: str
     max_fail_rate: float
     min_solved_rate: float
+    rollouts: Rollouts
 
 
 @dataclass
@@ -139,6 +181,38 @@ class Tracking:
 
 
 @dataclass
+class SynthFilters:
+    persona_drift: bool
+    emotion_jump: bool
+    structure: bool
+
+
+@dataclass
+class OpenAIBackend:
+    base_url: str
+    model: str
+    api_key_env: str
+    concurrency: int
+    timeout_s: float
+    max_retries: int
+    temperature: float
+    max_tokens: int
+
+
+@dataclass
+class Synthesize:
+    backend: str
+    n_dialogues: int
+    n_personas: int
+    seeds_path: Optional[str]
+    max_exchanges: int
+    max_revisions: int
+    prompts: str
+    filters: SynthFilters
+    openai: OpenAIBackend
+
+
+@dataclass
 class Config:
     seed: int
     paths: Paths
@@ -153,13 +227,16 @@ class Config:
     eval_judge: Judge
     evaluate: Evaluate
     tracking: Tracking
+    synthesize: Synthesize
 
 
 # What the code can do; config values outside these sets fail at load time.
-DATA_SOURCES = ("synthetic",)
+DATA_SOURCES = ("synthetic", "kardiabench")
+DEDUP_POLICIES = ("drop", "keep")
+SYNTH_BACKENDS = ("embedded", "openai")
 HISTORY_MODES = ("full", "response_only")
 MODEL_SOURCES = ("scratch", "hub")
-PARTITION_METHODS = ("trace",)
+PARTITION_METHODS = ("trace", "rollouts")
 REWARD_NAMES = ("format", "emotion", "rubric")
 JUDGE_BACKENDS = ("embedded", "openai", "hf")
 EVAL_MODELS = ("base", "sft", "grpo")
@@ -198,9 +275,21 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
     _one_of(cfg, "data.source", DATA_SOURCES, source)
     _one_of(cfg, "data.history", HISTORY_MODES, source)
     _check(0 < cfg.data.test_fraction < 1, source, "data.test_fraction", "must be in (0, 1)")
-    for key in ("n_dialogues", "n_personas", "max_exchanges"):
-        _check(cfg.data[key] > 0, source, f"data.{key}", "must be positive")
+    if cfg.data.source == "synthetic":
+        for key in ("n_dialogues", "n_personas", "max_exchanges"):
+            _check(cfg.data[key] is not None and cfg.data[key] > 0, source, f"data.{key}", "must be positive")
+    else:
+        _check(bool(cfg.data.path) or bool(cfg.data.hf_dataset), source, "data.path",
+               "data.source=kardiabench needs data.path (local files) or data.hf_dataset (hub id)")
+        _check(bool(cfg.data.path) or bool(cfg.data.revision), source, "data.revision",
+               "pin a hub revision (branch, tag or commit sha)")
     _check(cfg.data.max_history_turns >= 0, source, "data.max_history_turns", "must be >= 0")
+    _check(0 <= cfg.data.max_reject_rate <= 1, source, "data.max_reject_rate", "must be in [0, 1]")
+    for key in ("max_exchanges", "max_turn_chars", "max_person_chars"):
+        _check(cfg.data.limits[key] > 0, source, f"data.limits.{key}", "must be positive")
+    _one_of(cfg, "data.dedup.exact", DEDUP_POLICIES, source)
+    _one_of(cfg, "data.dedup.near", DEDUP_POLICIES, source)
+    _check(0 < cfg.data.dedup.near_threshold <= 1, source, "data.dedup.near_threshold", "must be in (0, 1]")
 
     _one_of(cfg, "format.style", tuple(STYLES), source)
     _check("{persona}" in cfg.format.system_prompt, source, "format.system_prompt",
@@ -224,6 +313,17 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
     _one_of(cfg, "partition.method", PARTITION_METHODS, source)
     for key in ("max_fail_rate", "min_solved_rate"):
         _check(0 <= cfg.partition[key] <= 1, source, f"partition.{key}", "must be in [0, 1]")
+    ro = cfg.partition.rollouts
+    _check(bool(ro.policy), source, "partition.rollouts.policy", "'base' or a checkpoint directory")
+    _check(ro.num_generations >= 1, source, "partition.rollouts.num_generations", "must be >= 1")
+    for key in ("max_new_tokens", "batch_size", "histogram_bins"):
+        _check(ro[key] > 0, source, f"partition.rollouts.{key}", "must be positive")
+    _check(ro.temperature > 0, source, "partition.rollouts.temperature", "must be positive (sampling)")
+    _check(0 < ro.top_p <= 1, source, "partition.rollouts.top_p", "must be in (0, 1]")
+    _check(ro.max_contexts is None or ro.max_contexts > 0, source, "partition.rollouts.max_contexts",
+           "must be positive or null")
+    for key in ("resolve_threshold", "easy_min_rate"):
+        _check(0 <= ro[key] <= 1, source, f"partition.rollouts.{key}", "must be in [0, 1]")
 
     for stage in ("sft", "grpo"):
         trainer = cfg[stage].trainer
@@ -264,6 +364,17 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
         _check(name in EVAL_MODELS, source, "evaluate.models", f"unknown model {name!r}; known: {list(EVAL_MODELS)}")
     _check(cfg.evaluate.batch_size > 0, source, "evaluate.batch_size", "must be positive")
     _check(cfg.evaluate.max_new_tokens > 0, source, "evaluate.max_new_tokens", "must be positive")
+
+    syn = cfg.synthesize
+    _one_of(cfg, "synthesize.backend", SYNTH_BACKENDS, source)
+    for key in ("n_dialogues", "n_personas", "max_exchanges"):
+        _check(syn[key] > 0, source, f"synthesize.{key}", "must be positive")
+    _check(syn.max_revisions >= 0, source, "synthesize.max_revisions", "must be >= 0")
+    _check(bool(syn.prompts), source, "synthesize.prompts", "a prompt template version")
+    for key in ("concurrency", "timeout_s"):
+        _check(syn.openai[key] > 0, source, f"synthesize.openai.{key}", "must be positive")
+    _check(syn.openai.max_retries >= 0, source, "synthesize.openai.max_retries", "must be >= 0")
+    _check(syn.openai.max_tokens > 0, source, "synthesize.openai.max_tokens", "must be positive")
 
 
 def validate_judge(judge: DictConfig, key: str, source: str) -> None:

@@ -110,6 +110,14 @@ class ResponseFormat:
         parsed = self.parse(text)
         return parsed.spans["response"] if parsed.ok else text
 
+    @staticmethod
+    def plain_text(text: str) -> str:
+        """The turn with every span tag (either form) replaced by a space: text for similarity checks."""
+        text = ResponseFormat.normalize(text)
+        for tok in SPAN_TOKENS:
+            text = text.replace(tok, " ")
+        return text
+
     def _structure_error(self, text: str) -> str | None:
         """Each span token of this style exactly once, in order; None if so."""
         positions = []

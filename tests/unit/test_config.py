@@ -53,10 +53,39 @@ def test_paper_backbones_compose_and_validate(root, tmp_path, model):
     ("grpo.trainer.num_generations=3", "grpo.trainer.per_device_train_batch_size"),
     ("evaluate.models=[base,gpt5]", "evaluate.models"),
     ("data.n_dialogues=lots", "data.n_dialogues"),
+    ("data.source=wikipedia", "data.source"),
+    ("data.max_reject_rate=1.5", "data.max_reject_rate"),
+    ("data.limits.max_turn_chars=0", "data.limits.max_turn_chars"),
+    ("data.dedup.exact=merge", "data.dedup.exact"),
+    ("data.dedup.near_threshold=0", "data.dedup.near_threshold"),
+    ("partition.method=vibes", "partition.method"),
+    ("partition.rollouts.num_generations=0", "partition.rollouts.num_generations"),
+    ("partition.rollouts.temperature=0", "partition.rollouts.temperature"),
+    ("partition.rollouts.max_contexts=0", "partition.rollouts.max_contexts"),
+    ("partition.rollouts.resolve_threshold=2", "partition.rollouts.resolve_threshold"),
+    ("synthesize.backend=carrier_pigeon", "synthesize.backend"),
+    ("synthesize.max_revisions=-1", "synthesize.max_revisions"),
+    ("synthesize.openai.concurrency=0", "synthesize.openai.concurrency"),
 ])
 def test_bad_values_fail_naming_the_key(root, override, key):
     with pytest.raises(ConfigError, match=f"key '{key}'"):
         load_config(root / "params.yaml", overrides=[override])
+
+
+@pytest.mark.parametrize("group", ["data=kardiabench", "partition=rollouts"])
+def test_new_groups_compose_and_validate(root, tmp_path, group):
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(compose(root, [group])))
+    cfg = load_config(params)
+    assert cfg.data.source == ("kardiabench" if group.startswith("data") else "synthetic")
+    assert cfg.partition.method == ("rollouts" if group.startswith("partition") else "trace")
+
+
+def test_kardiabench_needs_a_path_or_a_pinned_revision(root, tmp_path):
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(compose(root, ["data=kardiabench", "data.revision=null"])))
+    with pytest.raises(ConfigError, match="key 'data.revision'"):
+        load_config(params)
 
 
 def test_unknown_key_is_rejected(root):

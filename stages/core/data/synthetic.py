@@ -1338,3 +1338,19 @@ def generate_corpus(n_dialogues: int, n_personas: int, seed: int, fmt: ResponseF
     personas = _make_personas(rng, n_personas)
     return [_dialogue(rng, i, personas[rng.randrange(n_personas)], stored, max_exchanges)
             for i in range(n_dialogues)]
+
+
+# Public pieces for the construction loop (stages/core/data/synthesis.py): its embedded backend plays
+# U, A and R from one scripted dialogue, and its emotion-jump filter uses the confusable clusters.
+make_personas = _make_personas
+scripted_dialogue = _dialogue
+
+
+def same_cluster(a: str, b: str) -> bool:
+    """Two labels are the same or confusable neighbours (one of ``_CLUSTERS``)."""
+    return a == b or b in CLUSTER_OF.get(a, ())
+
+
+def reviewer_fail_rate(cue: str) -> float:
+    """The embedded reviewer's P(FAIL) for a dialogue of this cue level (the corpus's own knob)."""
+    return P_FAIL[cue]

@@ -1,0 +1,49 @@
+"""prepare on the hand-written KardiaBench fixture (data=kardiabench, data.path): exact reject counts per
+reason in the rejects file, metrics and stats; every valid record kept; a too-high reject rate stops it."""
+
+import json
+
+import pytest
+
+from tests.pipeline.conftest import compose_params
+from tests.unit.test_kardiabench import EXPECTED, VALID_KEEP
+
+
+def run_prepare(root, work, monkeypatch, *overrides):
+    fixture = root / "tests/fixtures/kardiabench"
+    params = compose_params(root, work / "params.yaml", [
+        "data=kardiabench", f"data.path={fixture}", "data.limits.max_turn_chars=600", *overrides])
+    monkeypatch.chdir(work)
+    from stages import prepare
+
+    return prepare.main(["--params", str(params), "--no-track"])
+
+
+def test_prepare_on_fixture(root, tmp_path, monkeypatch):
+    assert run_prepare(root, tmp_path, monkeypatch, "data.max_reject_rate=1.0") == 0
+    rejects = [json.loads(line) for line in (tmp_path / "data/corpus/rejects.jsonl").read_text().splitlines()]
+    by_reason = {}
+    for r in rejects:
+        by_reason[r["reason"]] = by_reason.get(r["reason"], 0) + 1
+        assert r["file"].endswith(("train.jsonl", "test.jsonl")) and r["line"] > 0 and r["record_id"]
+    assert by_reason == EXPECTED
+    metrics = json.loads((tmp_path / "metrics/prepare.json").read_text())
+    for reason, n in EXPECTED.items():
+        assert metrics[f"data/rejects/{reason}"] == n
+    assert metrics["data/records_read"] == 18 and metrics["data/records_kept"] == len(VALID_KEEP)
+    corpus = [json.loads(line) for line in (tmp_path / "data/corpus/dialogues.jsonl").read_text().splitlines()]
+    assert {d["anon_username"] or d["dialogue_id"] for d in corpus} == VALID_KEEP
+    # The file's own split is used: its test records (and only they) become test examples.
+    test = [json.loads(line) for line in (tmp_path / "data/prepared/test.jsonl").read_text().splitlines()]
+    assert len(test) == 3  # fx_test_valid_tokens has one assistant turn, fx_test_valid_xml two
+    stats = json.loads((tmp_path / "data/prepared/stats.json").read_text())
+    assert stats["validation"]["near_duplicate_pairs"] == 1
+
+
+def test_reject_rate_above_limit_stops_prepare(root, tmp_path, monkeypatch):
+    from stages.prepare import DataQualityError
+
+    with pytest.raises(DataQualityError, match=r"data.max_reject_rate=5.0%.*rejects.jsonl"):
+        run_prepare(root, tmp_path, monkeypatch)
+    assert (tmp_path / "data/corpus/rejects.jsonl").exists()  # written before stopping: the user can look
+    assert not (tmp_path / "data/prepared").exists()

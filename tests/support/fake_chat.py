@@ -1,0 +1,135 @@
+"""A real OpenAI-compatible chat server on 127.0.0.1 that plays U, A and R for the synthesize tests.
+
+Answers are a pure function of the request (so a resumed run sees the same dialogue), except that a
+request seen for the first time may be answered with a fault the client must survive: HTTP 500, a
+reply slower than the client's timeout, or (for R) an answer with no decision in it. The scenario's
+profile steers the content: "About: DRIFT" makes A call the user another MBTI type, "About: JUMP"
+makes A's emotion jump clusters on the second turn, "About: BROKEN" makes A never write four spans.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import re
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Self
+
+from stages.core.format import ResponseFormat
+
+FOUR_SPAN = ResponseFormat("four_span")
+
+
+def _h(text: str) -> int:
+    return int(hashlib.sha256(text.encode()).hexdigest()[:8], 16)
+
+
+def play(messages: list[dict]) -> str:
+    """The deterministic answer of U, A or R to one request."""
+    system = messages[0]["content"]
+    if "role U" in system:
+        emotion = re.search(r"How you feel about it: (.+)", system)[1].strip()
+        turn = system.count("\nUser: ") + system.startswith("User: ")
+        return f"Turn {turn}: I feel {emotion}. It keeps coming back to me (note {_h(system) % 97})."
+    if "role A" in system:
+        users = [m["content"] for m in messages if m["role"] == "user"]
+        emotion = re.search(r"I feel (\w+)", users[-1])[1]
+        if "About: BROKEN" in system:
+            return f"I understand you feel {emotion}. Take care."
+        if "About: JUMP" in system and len(users) == 2:
+            emotion = "joyful" if emotion != "joyful" else "furious"
+        mbti = re.search(r"MBTI: (\w{4})", system)[1]
+        if "About: DRIFT" in system:
+            mbti = "ISTJ" if mbti != "ISTJ" else "ENFP"
+        revised = " I hear you." if "rejected your previous attempt" in system else ""
+        return FOUR_SPAN.render({
+            "understanding": f"The user shares turn {len(users) - 1} of their story.",
+            "reasoning": f"As an {mbti}, they need steady support.",
+            "emotion": emotion,
+            "response": f"That sounds hard; I'm here with you.{revised}",
+        })
+    if "role R" in system:
+        candidate = system.split("Candidate assistant turn:")[1].split("Judge the candidate")[0]
+        if "I hear you" not in candidate and _h(candidate) % 3 == 0:
+            return "FAIL"
+        return "SOLVED" if system.count("User: ") >= 3 else "PASS"
+    raise ValueError("unknown role")
+
+
+class FakeChatServer:
+    """``with FakeChatServer(...) as server: server.base_url``; ``faults`` turns first-sight faults on."""
+
+    def __init__(self, *, faults: bool = True, slow_s: float = 1.0, delay_s: float = 0.0,
+                 always_status: int | None = None):
+        self.faults, self.slow_s, self.delay_s, self.always_status = faults, slow_s, delay_s, always_status
+        self.seen: set[str] = set()
+        self.counts = {"requests": 0, "500": 0, "slow": 0, "malformed": 0}
+        self.lock = threading.Lock()
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def log_message(self, *_):
+                pass
+
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers["Content-Length"]))
+                request = json.loads(body)
+                key = hashlib.sha256(body).hexdigest()
+                with server.lock:
+                    server.counts["requests"] += 1
+                    first = key not in server.seen
+                    server.seen.add(key)
+                if server.always_status:
+                    return self._send(server.always_status, {"error": {"message": "fake failure"}})
+                time.sleep(server.delay_s)
+                kind = _h(key) % 5 if (server.faults and first) else None
+                if kind == 0:
+                    server.counts["500"] += 1
+                    return self._send(500, {"error": {"message": "overloaded"}})
+                if kind == 1:
+                    server.counts["slow"] += 1
+                    time.sleep(server.slow_s)
+                content = play(request["messages"])
+                if kind == 2 and "role R" in request["messages"][0]["content"]:
+                    server.counts["malformed"] += 1
+                    content = "Hmm, that reads fine to me overall."
+                self._send(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]})
+
+            def _send(self, status: int, obj: dict):
+                data = json.dumps(obj).encode()
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(data)))
+                    self.end_headers()
+                    self.wfile.write(data)
+                except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
+                    pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.httpd.daemon_threads = True
+        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+
+    def __enter__(self) -> Self:
+        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+def main() -> None:
+    """Serve on a free port until killed, printing the base URL (for a subprocess test or by hand)."""
+    import sys
+
+    with FakeChatServer(delay_s=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0) as server:
+        print(server.base_url, flush=True)
+        threading.Event().wait()
+
+
+if __name__ == "__main__":
+    main()
