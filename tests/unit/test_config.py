@@ -50,6 +50,8 @@ def test_paper_backbones_compose_and_validate(root, tmp_path, model):
     ("judge.backend=oracle", "judge.backend"),
     ("grpo.trainer.num_generations=3", "grpo.trainer.per_device_train_batch_size"),
     ("evaluate.models=[base,gpt5]", "evaluate.models"),
+    ("evaluate.backend=tgi", "evaluate.backend"),
+    ("evaluate.min_judge_coverage=1.5", "evaluate.min_judge_coverage"),
     ("data.n_dialogues=lots", "data.n_dialogues"),
 ])
 def test_bad_values_fail_naming_the_key(root, override, key):

@@ -124,7 +124,9 @@ def _recentred(boot: np.ndarray, value: float, recentre: bool) -> np.ndarray:
     # A statistic that resampling itself biases (Distinct-n: a reply drawn twice repeats all its
     # n-grams, so every resample looks less diverse than the corpus) is bootstrapped for its spread
     # only: the resampled values are shifted so their mean is the observed value.
-    return boot - boot.mean() + value if recentre else boot
+    if not recentre:
+        return boot
+    return np.full_like(boot, value) if np.all(boot == boot[0]) else boot - boot.mean() + value
 
 
 def bootstrap_statistic(statistic, n: int, *, n_resamples: int = 2000, confidence: float = 0.95,
