@@ -111,3 +111,5 @@ def test_every_stage_is_an_mlflow_run_with_tags_params_and_metrics(pipeline):
     assert "judge/empathy" in runs["grpo"].data.metrics
     artifacts = {a.path for a in client.list_artifacts(runs["evaluate"].info.run_id, "reports")}
     assert {"reports/eval.md", "reports/predictions.jsonl"} <= artifacts
+    plots = {a.path for a in client.list_artifacts(runs["evaluate"].info.run_id, "plots")}
+    assert {"plots/radar.png", "plots/confusion_grpo.json"} <= plots
