@@ -84,3 +84,21 @@ def test_recentring_keeps_a_resampling_biased_statistic_around_its_value():
     fixed = bootstrap_statistic(stat, 50, seed=0, recentre=True)
     assert raw[2] < raw[0]                      # duplicates push every resample below the corpus value
     assert fixed[1] < fixed[0] < fixed[2]
+
+
+def test_vectorised_bleu_equals_sacrebleu_on_random_statistics():
+    from sacrebleu.metrics import BLEU
+
+    from stages.core.evaluation.text import bleu_from_stats
+
+    rng = np.random.default_rng(0)
+    rows = []
+    for _ in range(300):
+        total = rng.integers(0, 40, size=4)
+        total[rng.random(4) < 0.1] = 0
+        correct = np.minimum(total, rng.integers(0, 20, size=4)) * (rng.random(4) > 0.3)
+        rows.append([rng.integers(0, 60), rng.integers(1, 60), *correct, *total])
+    rows = np.array(rows, dtype=float)
+    bleu = BLEU()
+    expected = [bleu._compute_score_from_stats([int(x) for x in r]).score for r in rows]
+    assert bleu_from_stats(rows) == pytest.approx(expected, abs=1e-9)
