@@ -2,7 +2,7 @@
 any OpenAI-compatible baselines) and score format compliance, emotion accuracy / macro-F1, the five
 rubric dimensions (1-5) with judge coverage, BLEU, ROUGE-L, Distinct-1/2 and length, overall and on
 the hard / easy subsets, with paired comparisons. Writes the metrics, a Markdown report, every
-prediction, the radar chart and the emotion confusion matrices."""
+prediction, our numbers beside the paper's, the radar chart and the emotion confusion matrices."""
 
 from __future__ import annotations
 
@@ -13,6 +13,7 @@ from pathlib import Path
 from stages.core.evaluation.backends import BACKENDS, generate_api
 from stages.core.evaluation.emotion import confusion_records
 from stages.core.evaluation.metrics import RADAR_AXES, aggregate, compare, score_outputs
+from stages.core.evaluation.paper import load_paper, render
 from stages.core.evaluation.plots import radar_png
 from stages.core.evaluation.report import markdown_report
 from stages.core.format import ResponseFormat
@@ -85,6 +86,8 @@ def run(cfg) -> dict[str, float]:
                                   for b in ev.api_baselines]}
     report = markdown_report(metrics, list(SUBSETS), models, pairs, settings)
     write_text(reports / "eval.md", report)
+    write_text(reports / "paper_vs_ours.md", render(load_paper(Path(cfg.paths.paper_numbers)), [
+        {"name": "this run", "metrics": metrics}], "eval", cfg.judge.backend, cfg.data.source, cfg.model.name))
     for name in models:
         write_json(plots / f"confusion_{name}.json",
                    confusion_records([r["emotion_gold"] for r in rows[name]], [r["emotion_pred"] for r in rows[name]]))

@@ -38,6 +38,7 @@ class Paths:
     plots: str
     eval_plots: str
     reports: str
+    paper_numbers: str
     mlflow_db: str
 
 

@@ -146,6 +146,7 @@ def test_evaluate_stage_on_an_api_baseline_writes_every_output(root, tmp_path, s
     assert (tmp_path / "plots/evaluate/radar.png").read_bytes()[:4] == b"\x89PNG"
     report = (tmp_path / "reports/eval.md").read_text()
     assert "| local | eval | 6 |" in report and '"backend": "hf"' in report and "Distinct-n =" in report
+    assert "**Not comparable:**" in (tmp_path / "reports/paper_vs_ours.md").read_text()
 
 
 def test_evaluate_stage_fails_below_the_coverage_threshold(root, tmp_path, server, monkeypatch):

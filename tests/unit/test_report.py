@@ -3,7 +3,8 @@
 import pytest
 import yaml
 
-from experiments.report import load_paper, main, render
+from experiments.report import main
+from stages.core.evaluation.paper import PaperNumbersError, load_paper, render
 
 
 def metrics(acc=0.10, empathy=3.0):
@@ -40,7 +41,7 @@ def test_bad_paper_file_names_the_entry(tmp_path):
     bad = tmp_path / "paper.yaml"
     bad.write_text(yaml.safe_dump({"paper": "x", "judge": "j", "gains": [],
                                    "systems": [{"name": "S", "source": "t1", "metrics": {"bleu_4": 1}}]}))
-    with pytest.raises(SystemExit, match="entry 'S' has unknown metrics"):
+    with pytest.raises(PaperNumbersError, match="entry 'S' has unknown metrics"):
         load_paper(bad)
 
 
