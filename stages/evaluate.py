@@ -1,21 +1,26 @@
-"""evaluate: generate on the persona-disjoint test split with the untrained, SFT and GRPO models and
-score format compliance, emotion accuracy and the five rubric dimensions (1-5), overall and on the
-hard subset. Writes the metrics, a Markdown table and every prediction."""
+"""evaluate: generate on the persona-disjoint test split with the untrained, SFT and GRPO models (and
+any OpenAI-compatible baselines) and score format compliance, emotion accuracy / macro-F1, the five
+rubric dimensions (1-5) with judge coverage, BLEU, ROUGE-L, Distinct-1/2 and length, overall and on
+the hard / easy subsets, with paired comparisons. Writes the metrics, a Markdown report, every
+prediction, our numbers beside the paper's, the radar chart and the emotion confusion matrices."""
 
 from __future__ import annotations
 
 import itertools
-import json
 import random
 from pathlib import Path
 
-from stages.core.evaluation.generation import generate
-from stages.core.evaluation.metrics import METRICS, aggregate, compare, score_examples
+from stages.core.evaluation.backends import BACKENDS, generate_api
+from stages.core.evaluation.emotion import confusion_records
+from stages.core.evaluation.metrics import RADAR_AXES, aggregate, compare, score_examples
+from stages.core.evaluation.paper import load_paper, render
+from stages.core.evaluation.plots import radar_png
+from stages.core.evaluation.report import markdown_report
 from stages.core.format import ResponseFormat
-from stages.core.io import read_jsonl, write_jsonl, write_text
+from stages.core.io import read_jsonl, write_json, write_jsonl, write_text
 from stages.core.judges import build_judge, judge_settings
-from stages.core.modeling import load_checkpoint, set_threads
-from stages.core.stage import stage_main
+from stages.core.modeling import set_threads
+from stages.core.stage import StageFailed, stage_main
 from stages.core.tracking import log_artifact
 
 SUBSETS = {"eval": lambda r: True, "eval_hard": lambda r: r["difficulty"] == "hard",
@@ -33,61 +38,40 @@ def sample(examples: list[dict], n: int | None, seed: int) -> list[dict]:
     return sorted(random.Random(seed).sample(examples, n), key=lambda ex: ex["id"])
 
 
-def interval(metrics: dict[str, float], key: str) -> str:
-    """'mean [low, high]' of a metric, or a dash where it was not measured."""
-    if key not in metrics:
-        return "–"
-    return f"{metrics[key]:.3f} [{metrics[f'{key}_low']:.3f}, {metrics[f'{key}_high']:.3f}]"
+def generate_all(cfg, prompts: list[list[dict]]) -> dict[str, list[str]]:
+    """Completions of every evaluated model: our checkpoints on ``evaluate.backend``, then the baselines."""
+    ev = cfg.evaluate
+    outputs = {name: BACKENDS[ev.backend](checkpoint(cfg, name), cfg.model.dtype, prompts, ev, cfg.seed,
+                                          f"evaluate {name}") for name in ev.models}
+    for baseline in ev.api_baselines:
+        outputs[baseline.name] = generate_api(baseline, prompts, ev, cfg.seed)
+    return outputs
 
 
-def difference(metrics: dict[str, float], key: str) -> str:
-    if f"{key}_delta" not in metrics:
-        return "–"
-    return (f"{metrics[f'{key}_delta']:+.3f} [{metrics[f'{key}_delta_low']:+.3f}, "
-            f"{metrics[f'{key}_delta_high']:+.3f}] p={metrics[f'{key}_p']:.3f}")
-
-
-def markdown_report(metrics: dict[str, float], models: list[str], pairs: list[tuple[str, str]]) -> str:
-    head = ["model", "subset", "n", *METRICS, "judge_coverage"]
-    lines = ["Mean and 95 % bootstrap interval per model (same examples for every model).", "",
-             "| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
-    for subset in SUBSETS:
-        for m in models:
-            key = f"{subset}/{m}"
-            if f"{key}/n" in metrics:
-                cells = [interval(metrics, f"{key}/{c}") for c in METRICS]
-                lines.append(f"| {m} | {subset} | {int(metrics[f'{key}/n'])} | " + " | ".join(cells)
-                             + f" | {metrics[f'{key}/judge_coverage']:.2f} |")
-    lines += ["", ("Paired differences (later minus earlier model): delta [95 % interval], p "
-                   "(McNemar exact for format/emotion, paired bootstrap otherwise)."), "",
-              "| comparison | subset | " + " | ".join(METRICS) + " |", "|" + "---|" * (len(METRICS) + 2)]
-    for subset in SUBSETS:
-        for a, b in pairs:
-            cells = [difference(metrics, f"{subset}/{b}_vs_{a}/{c}") for c in METRICS]
-            lines.append(f"| {b} vs {a} | {subset} | " + " | ".join(cells) + " |")
-    return "\n".join(lines) + "\n"
+def comparisons(ev) -> list[tuple[str, str]]:
+    """(a, b) pairs reported as b - a: base -> sft -> grpo (what each training stage added), and our
+    last model against each baseline."""
+    pairs = list(itertools.pairwise(ev.models))
+    if ev.models:
+        pairs += [(b.name, ev.models[-1]) for b in ev.api_baselines]
+    return pairs
 
 
 def run(cfg) -> dict[str, float]:
     set_threads()
+    ev = cfg.evaluate
     fmt = ResponseFormat.from_config(cfg.format)
     judge = build_judge(cfg.eval_judge, cfg.paths.judge_cache)
     if cfg.eval_judge.preflight:
-        judge.preflight()
-    examples = sample(read_jsonl(Path(cfg.paths.partitioned) / "test.jsonl"), cfg.evaluate.max_examples, cfg.seed)
-    ev = cfg.evaluate
+        judge.preflight()  # fail in seconds, not after generating with every model
+    examples = sample(read_jsonl(Path(cfg.paths.partitioned) / "test.jsonl"), ev.max_examples, cfg.seed)
+    outputs = generate_all(cfg, [ex["prompt"] for ex in examples])
+    rows = {name: score_examples(fmt, judge, examples, outs) for name, outs in outputs.items()}
+    models, pairs = list(rows), comparisons(ev)
+
     metrics: dict[str, float] = {}
-    predictions, rows = [], {}
-    for name in ev.models:
-        model, tokenizer = load_checkpoint(checkpoint(cfg, name), cfg.model.dtype)
-        outputs = generate(model, tokenizer, [ex["prompt"] for ex in examples], batch_size=ev.batch_size,
-                           max_new_tokens=ev.max_new_tokens, do_sample=ev.do_sample, seed=cfg.seed,
-                           desc=f"evaluate {name}")
-        rows[name] = score_examples(fmt, judge, examples, outputs)
-        predictions += [{"model": name, **row} for row in rows[name]]
-    pairs = list(itertools.pairwise(ev.models))  # base -> sft -> grpo: what each training stage added
     for subset, keep in SUBSETS.items():
-        for name in ev.models:
+        for name in models:
             for key, value in aggregate([r for r in rows[name] if keep(r)], cfg.seed).items():
                 metrics[f"{subset}/{name}/{key}"] = value
         for a, b in pairs:
@@ -95,16 +79,35 @@ def run(cfg) -> dict[str, float]:
             diff = compare([rows[a][i] for i in chosen], [rows[b][i] for i in chosen], cfg.seed)
             metrics.update({f"{subset}/{b}_vs_{a}/{k}": v for k, v in diff.items()})
 
-    reports = Path(cfg.paths.reports)
-    write_jsonl(reports / "predictions.jsonl", predictions)
-    table = markdown_report(metrics, list(ev.models), pairs)
-    write_text(reports / "eval.md", "# Evaluation on held-out personas\n\n" + table + "\nSettings: "
-               + json.dumps({"eval_judge": judge_settings(cfg.eval_judge),
-                             "training_judge": judge_settings(cfg.judge), "max_new_tokens": ev.max_new_tokens,
-                             "do_sample": ev.do_sample, "examples": len(examples)}) + "\n")
-    for path in ("predictions.jsonl", "eval.md"):
-        log_artifact(reports / path, "reports")
-    print(table)
+    reports, plots = Path(cfg.paths.reports), Path(cfg.paths.eval_plots)
+    write_jsonl(reports / "predictions.jsonl", ({"model": name, **r} for name in models for r in rows[name]))
+    settings = {"backend": ev.backend, "eval_judge": judge_settings(cfg.eval_judge),
+                "training_judge": judge_settings(cfg.judge), "max_new_tokens": ev.max_new_tokens,
+                "do_sample": ev.do_sample, "batch_size": ev.batch_size, "examples": len(examples),
+                "seed": cfg.seed, "system_prompt": cfg.format.system_prompt,
+                "api_baselines": [{"name": b.name, "model": b.model, "base_url": b.base_url}
+                                  for b in ev.api_baselines]}
+    report = markdown_report(metrics, list(SUBSETS), models, pairs, settings)
+    write_text(reports / "eval.md", report)
+    write_text(reports / "paper_vs_ours.md", render(load_paper(Path(cfg.paths.paper_numbers)), [
+        {"name": "this run", "metrics": metrics}], "eval", judge_settings(cfg.eval_judge), cfg.data.source, cfg.model.name))
+    for name in models:
+        write_json(plots / f"confusion_{name}.json",
+                   confusion_records([r["emotion_gold"] for r in rows[name]], [r["emotion_pred"] for r in rows[name]]))
+    radar_png({m: {a: metrics[f"eval/{m}/{a}"] for a in RADAR_AXES if f"eval/{m}/{a}" in metrics} for m in models},
+              plots / "radar.png", f"{len(examples)} held-out examples, judge: {judge_settings(cfg.eval_judge)}")
+    log_artifact(reports, "reports")
+    log_artifact(plots, "plots")
+    print(report)
+
+    low = {m: metrics[f"eval/{m}/judge_coverage"] for m in models
+           if metrics[f"eval/{m}/judge_coverage"] < ev.min_judge_coverage}
+    if low:
+        raise StageFailed(
+            "judge coverage below evaluate.min_judge_coverage="
+            f"{ev.min_judge_coverage:.2f} for " + ", ".join(f"{m} ({c:.2f})" for m, c in low.items())
+            + f": rubric scores would average a judge-chosen subset. Report and predictions are in {reports}; "
+            f"check the evaluation judge ({judge_settings(cfg.eval_judge)}) and re-run.")
     return {**metrics, **(judge.usage.metrics() if judge.usage.items else {})}
 
 

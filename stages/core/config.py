@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Optional
@@ -36,7 +37,9 @@ class Paths:
     grpo_model: str
     metrics: str
     plots: str
+    eval_plots: str
     reports: str
+    paper_numbers: str
     mlflow_db: str
     judge_cache: str
     rollouts_cache: str
@@ -167,12 +170,25 @@ class Judge:
 
 
 @dataclass
+class ApiBaseline:
+    name: str
+    base_url: str
+    model: str
+    api_key_env: Optional[str] = None
+    timeout_s: float = 60.0
+    concurrency: int = 4
+
+
+@dataclass
 class Evaluate:
     models: list[str]
     max_examples: Optional[int]
     batch_size: int
     max_new_tokens: int
     do_sample: bool
+    backend: str = "hf"
+    min_judge_coverage: float = 0.95
+    api_baselines: list[ApiBaseline] = field(default_factory=list)
 
 
 @dataclass
@@ -240,6 +256,7 @@ PARTITION_METHODS = ("trace", "rollouts")
 REWARD_NAMES = ("format", "emotion", "rubric")
 JUDGE_BACKENDS = ("embedded", "openai", "hf")
 EVAL_MODELS = ("base", "sft", "grpo")
+GENERATION_BACKENDS = ("hf", "vllm")
 DTYPES = ("float32", "bfloat16", "float16")
 
 
@@ -364,6 +381,21 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
         _check(name in EVAL_MODELS, source, "evaluate.models", f"unknown model {name!r}; known: {list(EVAL_MODELS)}")
     _check(cfg.evaluate.batch_size > 0, source, "evaluate.batch_size", "must be positive")
     _check(cfg.evaluate.max_new_tokens > 0, source, "evaluate.max_new_tokens", "must be positive")
+    _one_of(cfg, "evaluate.backend", GENERATION_BACKENDS, source)
+    _check(0 <= cfg.evaluate.min_judge_coverage <= 1, source, "evaluate.min_judge_coverage", "must be in [0, 1]")
+    seen = set(cfg.evaluate.models)
+    for i, b in enumerate(cfg.evaluate.api_baselines):
+        key = f"evaluate.api_baselines[{i}]"
+        _check(re.fullmatch(r"[A-Za-z0-9_.-]+", b.name or "") is not None, source, f"{key}.name",
+               f"{b.name!r}: use letters, digits, '_', '.', '-' (it becomes part of metric names)")
+        _check(b.name not in seen and b.name not in EVAL_MODELS, source, f"{key}.name",
+               f"{b.name!r} is already a model name")
+        seen.add(b.name)
+        _check(b.base_url.startswith(("http://", "https://")), source, f"{key}.base_url",
+               f"{b.base_url!r} is not an http(s) URL")
+        _check(bool(b.model), source, f"{key}.model", "must name the served model")
+        _check(b.timeout_s > 0, source, f"{key}.timeout_s", "must be positive")
+        _check(b.concurrency > 0, source, f"{key}.concurrency", "must be positive")
 
     syn = cfg.synthesize
     _one_of(cfg, "synthesize.backend", SYNTH_BACKENDS, source)

@@ -25,6 +25,11 @@ from .tracking import log_metrics, stage_run
 log = logging.getLogger("kardia")
 
 
+class StageFailed(RuntimeError):
+    """The stage ran but its result must not be recorded (e.g. too little judge coverage); ``main``
+    prints the message and exits 1, so DVC keeps no outputs or metrics of the run."""
+
+
 def metrics_path(cfg, stage: str) -> Path:
     return Path(cfg.paths.metrics) / f"{stage}.json"
 
@@ -64,16 +69,19 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
         if args.no_track:
             os.environ["DISABLE_MLFLOW_INTEGRATION"] = "TRUE"  # the Trainer's MLflow callback too
         start = time.perf_counter()
-        with contextlib.nullcontext() if args.no_track else stage_run(name, cfg, args.params):
-            try:
+        try:
+            with contextlib.nullcontext() if args.no_track else stage_run(name, cfg, args.params):
                 metrics = run(cfg)
-            except JudgeUnavailable as e:  # an operator's problem, not a bug: no traceback
-                print(f"error: {e}", file=sys.stderr)
-                return 3
-            check_metrics(name, metrics)
-            write_json(metrics_path(cfg, name), metrics)
-            if not args.no_track:
-                log_metrics(metrics)
+                check_metrics(name, metrics)
+                write_json(metrics_path(cfg, name), metrics)
+                if not args.no_track:
+                    log_metrics(metrics)
+        except JudgeUnavailable as e:  # an operator's problem, not a bug: no traceback
+            print(f"error: stage {name}: {e}", file=sys.stderr)
+            return 3
+        except StageFailed as e:
+            print(f"error: stage {name}: {e}", file=sys.stderr)
+            return 1
         log.info("stage %s done in %.1fs: %s", name, time.perf_counter() - start,
                  ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items())))
         return 0

@@ -45,6 +45,13 @@ def test_exp_run_runs_everything_then_repro_is_up_to_date_and_weights_rerun_grpo
     assert ran(first) == ["prepare", "partition", "sft", "grpo", "evaluate"]
     metrics = json.loads((repo / "metrics/evaluate.json").read_text())
     assert 0 <= metrics["eval/sft/format_compliance"] <= 1
+    assert 0 <= metrics["eval/grpo/emotion_macro_f1"] <= 1 and metrics["eval/grpo/bleu_low"] <= metrics["eval/grpo/bleu"]
+    assert (repo / "reports/predictions.jsonl").stat().st_size > 0
+    assert json.loads((repo / "plots/evaluate/confusion_grpo.json").read_text())[0].keys() == {"actual", "predicted"}
+    html = repo / "plots.html"
+    sh(repo, "dvc", "plots", "show", "-o", str(html.with_suffix("")))
+    page = (html.with_suffix("") / "index.html").read_text()
+    assert "radar.png" in page and "reward/emotion" in page and "emotion_confusion_grpo" in page
 
     assert "up to date" in sh(repo, "dvc", "repro")
     assert ran(sh(repo, "dvc", "repro")) == []

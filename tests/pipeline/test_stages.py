@@ -20,6 +20,8 @@ def pipeline(tmp_path_factory, root):
     from tests.pipeline.conftest import TINY
 
     work = tmp_path_factory.mktemp("pipeline")
+    (work / "experiments").mkdir()   # the checked-in input of evaluate's paper-vs-ours report
+    (work / "experiments/paper_numbers.yaml").write_bytes((root / "experiments/paper_numbers.yaml").read_bytes())
     params = compose_params(root, work / "params.yaml", TINY)
     mp = pytest.MonkeyPatch()
     mp.chdir(work)
@@ -39,7 +41,8 @@ def test_outputs_exist(pipeline):
     for path in ["data/corpus/dialogues.jsonl", "data/prepared/train.jsonl", "data/prepared/test.jsonl",
                  "data/prepared/stats.json", "data/partitioned/easy.jsonl", "data/partitioned/hard.jsonl",
                  "models/base/config.json", "models/sft/model.safetensors", "models/grpo/model.safetensors",
-                 "plots/sft_loss.csv", "plots/grpo_rewards.csv", "reports/eval.md", "reports/predictions.jsonl"]:
+                 "plots/sft_loss.csv", "plots/grpo_rewards.csv", "reports/eval.md", "reports/predictions.jsonl",
+                 "reports/paper_vs_ours.md", "plots/evaluate/radar.png", "plots/evaluate/confusion_sft.json"]:
         assert (work / path).exists(), path
     assert not [p for p in work.rglob(".*") if p.name.startswith((".model", ".train", ".eval"))], "temp files left"
 
@@ -111,3 +114,5 @@ def test_every_stage_is_an_mlflow_run_with_tags_params_and_metrics(pipeline):
     assert "judge/empathy" in runs["grpo"].data.metrics
     artifacts = {a.path for a in client.list_artifacts(runs["evaluate"].info.run_id, "reports")}
     assert {"reports/eval.md", "reports/predictions.jsonl"} <= artifacts
+    plots = {a.path for a in client.list_artifacts(runs["evaluate"].info.run_id, "plots")}
+    assert {"plots/radar.png", "plots/confusion_grpo.json"} <= plots

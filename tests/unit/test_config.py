@@ -52,6 +52,8 @@ def test_paper_backbones_compose_and_validate(root, tmp_path, model):
     ("judge.rubric=kardia_v9", "judge.rubric"),
     ("grpo.trainer.num_generations=3", "grpo.trainer.per_device_train_batch_size"),
     ("evaluate.models=[base,gpt5]", "evaluate.models"),
+    ("evaluate.backend=tgi", "evaluate.backend"),
+    ("evaluate.min_judge_coverage=1.5", "evaluate.min_judge_coverage"),
     ("data.n_dialogues=lots", "data.n_dialogues"),
     ("data.source=wikipedia", "data.source"),
     ("data.max_reject_rate=1.5", "data.max_reject_rate"),

@@ -2,12 +2,14 @@
 
 import pytest
 
-from stages.core.evaluation.metrics import aggregate, compare, score_examples
+from stages.core.evaluation.metrics import CORPUS, aggregate, compare, score_examples
 from stages.core.judges import DIMENSIONS, build_judge
 
 
-def row(fmt_ok, emo_ok, score):
-    return {"format_ok": fmt_ok, "emotion_ok": emo_ok, "scores": None if score is None else {d: score for d in DIMENSIONS}}
+def row(fmt_ok, emo_ok, score, response="I hear you, that is hard."):
+    return {"format_ok": fmt_ok, "emotion_ok": emo_ok, "scores": None if score is None else {d: score for d in DIMENSIONS},
+            "response": response, "reference": "That sounds hard, I hear you.", "emotion_gold": "sad",
+            "emotion_pred": "sad" if emo_ok else None, "rouge_l": 0.5, "response_words": float(len(response.split()))}
 
 
 def test_aggregate_means_intervals_and_coverage():
@@ -38,10 +40,54 @@ def test_compare_is_paired_and_signed():
 
 def test_score_example_parses_and_judges(fmt):
     example = {"id": "x-t0", "difficulty": "hard", "emotion": "sad", "persona": "MBTI: INFP\\nAbout: I'm a baker.",
-               "context": "User: My dog died and I feel so sad."}
+               "context": "User: My dog died and I feel so sad.", "reference": "I'm so sorry about your dog."}
     good = fmt.render({"understanding": "u", "reasoning": "r", "emotion": " Sad ",
                        "response": "I'm so sorry about your dog. That sounds really painful."})
     scored, broken = score_examples(fmt, build_judge("embedded"), [example, example], [good, "I'm sorry."])
     assert scored["format_ok"] and scored["emotion_ok"] and scored["emotion_pred"] == "sad"
-    assert set(scored["scores"]) == set(DIMENSIONS)
+    assert set(scored["scores"]) == set(DIMENSIONS) and not scored["judge_reasons"]   # the embedded judge gives none
+    assert scored["response"] == "I'm so sorry about your dog. That sounds really painful."
+    assert scored["rouge_l"] > 0.3 and scored["response_words"] == 10
     assert not broken["format_ok"] and not broken["emotion_ok"] and broken["format_error"]
+    assert broken["response"] == "I'm sorry."      # unparseable: the raw text is what a user would see
+
+
+class ManyJudge:
+    """The batch interface (score_many -> objects with .scores / .reasons, None = abstained)."""
+
+    class Judgement:
+        def __init__(self, scores, reasons):
+            self.scores, self.reasons = scores, reasons
+
+    def __init__(self):
+        self.items = []
+
+    def score_many(self, items):
+        self.items += items
+        return [None if "skip" in it["response"] else
+                self.Judgement({d: 4 for d in DIMENSIONS}, {d: f"{d} ok" for d in DIMENSIONS}) for it in items]
+
+
+def test_batch_judge_reasons_and_abstentions_reach_the_rows(fmt):
+    example = {"id": "x-t0", "emotion": "sad", "persona": "p", "context": "User: hi", "reference": "Oh no."}
+    good = fmt.render({"understanding": "u", "reasoning": "r", "emotion": "sad", "response": "I am here."})
+    judge = ManyJudge()
+    rows = score_examples(fmt, judge, [example, example], [good, "skip me"])
+    assert [it["response"] for it in judge.items] == ["I am here.", "skip me"]   # the visible reply is judged
+    assert rows[0]["judge_reasons"]["empathy"] == "empathy ok" and rows[0]["scores"]["safety"] == 4
+    assert rows[1]["scores"] is None and rows[1]["judge_reasons"] is None
+    agg = aggregate(rows, seed=0)
+    assert agg["judge_coverage"] == 0.5 and agg["empathy_coverage"] == 0.5 and agg["empathy"] == 4.0
+
+
+def test_corpus_metrics_have_intervals_and_paired_differences():
+    a = [row(True, i % 2 == 0, 3, response=f"same words again {i % 3}") for i in range(40)]
+    b = [row(True, True, 3, response=f"new words {i} every time") for i in range(40)]
+    agg_a, agg_b = aggregate(a, seed=0), aggregate(b, seed=0)
+    for metric in CORPUS:
+        for agg in (agg_a, agg_b):
+            assert agg[f"{metric}_low"] <= agg[metric] <= agg[f"{metric}_high"], metric
+    assert agg_b["distinct_1"] > agg_a["distinct_1"] and agg_b["emotion_macro_f1"] == 1.0
+    diff = compare(a, b, seed=0)
+    assert diff["distinct_2_delta"] == pytest.approx(agg_b["distinct_2"] - agg_a["distinct_2"])
+    assert diff["distinct_2_delta_low"] > 0 and diff["distinct_2_p"] < 0.01

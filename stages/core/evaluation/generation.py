@@ -9,30 +9,38 @@ from ..modeling import chat_ids
 
 
 @torch.inference_mode()
-def generate(model, tokenizer, prompts: list[list[dict]], *, batch_size: int, max_new_tokens: int,
-             do_sample: bool = False, seed: int = 0, desc: str = "generate",
-             temperature: float | None = None, top_p: float | None = None) -> list[str]:
-    """Complete each conversational prompt; returns the decoded assistant turns in input order.
+def generate_ids(model, tokenizer, prompts: list[list[dict]], *, batch_size: int, max_new_tokens: int,
+                 do_sample: bool = False, seed: int = 0, desc: str = "generate", progress: bool = True,
+                 temperature: float | None = None, top_p: float | None = None) -> list[list[int]]:
+    """Complete each conversational prompt; returns the new token ids of each, in input order, cut
+    after the first end-of-turn token (what follows it in a batch is padding).
 
-    Prompts are batched by length (less padding); span tokens are not special, so
-    ``skip_special_tokens`` drops only padding and end-of-turn markers. ``temperature`` / ``top_p``
-    apply when sampling (None: the model's generation config).
+    Prompts are batched by length (less padding). Left padding with the attention mask is exact for
+    greedy decoding: generate() derives position ids from the mask, so a padded prompt sees the same
+    positions as alone; ``stages.core.evaluation.bench`` checks batched == one-at-a-time.
+    ``temperature`` / ``top_p`` apply when sampling (None: the model's generation config).
     """
     sampling = {k: v for k, v in (("temperature", temperature), ("top_p", top_p)) if v is not None}
     model.eval()
     tokenizer.padding_side = "left"
     encoded = [chat_ids(tokenizer, p, add_generation_prompt=True) for p in prompts]
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
-    outputs: list[str | None] = [None] * len(encoded)
+    outputs: list[list[int] | None] = [None] * len(encoded)
     torch.manual_seed(seed)
-    for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch"):
+    for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch", disable=not progress):
         idx = order[start:start + batch_size]
         batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
         generated = model.generate(
             **batch, max_new_tokens=max_new_tokens, do_sample=do_sample, use_cache=True,
             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,
             **(sampling if do_sample else {"temperature": None, "top_p": None, "top_k": None}))
-        new_tokens = generated[:, batch["input_ids"].shape[1]:]
-        for i, text in zip(idx, tokenizer.batch_decode(new_tokens, skip_special_tokens=True)):
-            outputs[i] = text
+        for i, row in zip(idx, generated[:, batch["input_ids"].shape[1]:].tolist()):
+            cut = next((k + 1 for k, t in enumerate(row) if t == tokenizer.eos_token_id), len(row))
+            outputs[i] = row[:cut]
     return outputs
+
+
+def generate(model, tokenizer, prompts: list[list[dict]], **kwargs) -> list[str]:
+    """``generate_ids`` decoded. Span tokens are not special, so ``skip_special_tokens`` drops only
+    padding and end-of-turn markers."""
+    return tokenizer.batch_decode(generate_ids(model, tokenizer, prompts, **kwargs), skip_special_tokens=True)

@@ -25,6 +25,11 @@ Binomial(n_discordant, 1/2). The exact two-sided test is used because evaluation
 discordant pairs, where the chi-square approximation is unreliable. Prefer it to
 ``paired_bootstrap`` for binary outcomes: it is exact and needs no resampling.
 
+``bootstrap_statistic`` does the same for *corpus-level* statistics that are not a mean of
+per-example values (corpus BLEU, Distinct-n, macro-F1): a resample is represented by how many times
+each example was drawn (a weight vector), and the statistic is computed from those weights. The
+point estimate is the statistic at weight 1 for every example.
+
 All functions are deterministic: the bootstrap ones draw from ``numpy.random.default_rng(seed)``.
 """
 
@@ -77,6 +82,20 @@ def _resampled_means(x: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
     return out
 
 
+def resample_weights(n: int, n_resamples: int, seed: int) -> np.ndarray:
+    """(n_resamples, n) counts: how often each of n examples appears in each with-replacement resample.
+    The same index draws as ``bootstrap_ci`` makes for the same seed and n."""
+    rng = np.random.default_rng(seed)
+    out = np.empty((n_resamples, n), dtype=np.float32)
+    rows = max(1, _BLOCK_ELEMENTS // n)
+    for start in range(0, n_resamples, rows):
+        stop = min(start + rows, n_resamples)
+        idx = rng.integers(0, n, size=(stop - start, n))
+        offsets = (np.arange(stop - start) * n)[:, None]
+        out[start:stop] = np.bincount((idx + offsets).ravel(), minlength=(stop - start) * n).reshape(-1, n)
+    return out
+
+
 def _percentile_interval(x: np.ndarray, boot: np.ndarray, confidence: float) -> tuple[float, float]:
     alpha = 1.0 - confidence
     low, high = np.quantile(boot, [alpha / 2.0, 1.0 - alpha / 2.0])
@@ -101,6 +120,33 @@ def bootstrap_ci(values: Sequence[float], *, n_resamples: int = 2000, confidence
     return _mean(x), low, high
 
 
+def _recentred(boot: np.ndarray, value: float, recentre: bool) -> np.ndarray:
+    # A statistic that resampling itself biases (Distinct-n: a reply drawn twice repeats all its
+    # n-grams, so every resample looks less diverse than the corpus) is bootstrapped for its spread
+    # only: the resampled values are shifted so their mean is the observed value.
+    if not recentre:
+        return boot
+    return np.full_like(boot, value) if np.all(boot == boot[0]) else boot - boot.mean() + value
+
+
+def bootstrap_statistic(statistic, n: int, *, n_resamples: int = 2000, confidence: float = 0.95,
+                        seed: int = 0, recentre: bool = False) -> tuple[float, float, float]:
+    """(value, low, high): percentile bootstrap CI of a corpus-level statistic of n examples.
+
+    ``statistic(weights)`` maps a (k, n) array of per-example draw counts to k values; it is called once
+    with all-ones weights (the point estimate) and once with the resampled counts. ``recentre``: use the
+    bootstrap for the spread only, centred on the observed value (for statistics biased by duplicates).
+    """
+    _check_params(n_resamples, confidence)
+    if n < 1:
+        raise ValueError("bootstrap_statistic needs at least one example")
+    value = float(statistic(np.ones((1, n), dtype=np.float32))[0])
+    boot = _recentred(np.asarray(statistic(resample_weights(n, n_resamples, seed)), dtype=float), value, recentre)
+    alpha = 1.0 - confidence
+    low, high = np.quantile(boot, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return value, float(low), float(high)
+
+
 def paired_bootstrap(a: Sequence[float], b: Sequence[float], *, n_resamples: int = 2000,
                      confidence: float = 0.95, seed: int = 0) -> dict[str, float]:
     """Paired comparison of two models on the same examples (a[i] and b[i] score example i).
@@ -118,10 +164,30 @@ def paired_bootstrap(a: Sequence[float], b: Sequence[float], *, n_resamples: int
     d = xb - xa
     boot = _resampled_means(d, n_resamples, seed)
     low, high = _percentile_interval(d, boot, confidence)
+    return {"delta": _mean(d), "low": low, "high": high, "p_value": _bootstrap_p(boot)}
+
+
+def _bootstrap_p(boot: np.ndarray) -> float:
+    """Two-sided p of delta == 0 by inverting the percentile interval (see the module docstring)."""
     at_or_below = int(np.count_nonzero(boot <= 0.0))
     at_or_above = int(np.count_nonzero(boot >= 0.0))
-    p_value = min(1.0, 2.0 * (1 + min(at_or_below, at_or_above)) / (1 + n_resamples))
-    return {"delta": _mean(d), "low": low, "high": high, "p_value": p_value}
+    return min(1.0, 2.0 * (1 + min(at_or_below, at_or_above)) / (1 + boot.size))
+
+
+def paired_bootstrap_statistic(statistic_a, statistic_b, n: int, *, n_resamples: int = 2000,
+                               confidence: float = 0.95, seed: int = 0, recentre: bool = False) -> dict[str, float]:
+    """``paired_bootstrap`` for corpus-level statistics: both models' statistics are computed on the
+    same resampled examples and their difference b - a is bootstrapped (``recentre``: as in
+    ``bootstrap_statistic``)."""
+    _check_params(n_resamples, confidence)
+    ones = np.ones((1, n), dtype=np.float32)
+    delta = float(statistic_b(ones)[0] - statistic_a(ones)[0])
+    weights = resample_weights(n, n_resamples, seed)
+    boot = np.asarray(statistic_b(weights), dtype=float) - np.asarray(statistic_a(weights), dtype=float)
+    boot = _recentred(boot, delta, recentre)
+    alpha = 1.0 - confidence
+    low, high = np.quantile(boot, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return {"delta": delta, "low": float(low), "high": float(high), "p_value": _bootstrap_p(boot)}
 
 
 def _as_outcomes(values: Sequence[bool], name: str) -> np.ndarray:

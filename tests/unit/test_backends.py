@@ -1,0 +1,188 @@
+"""Generation backends: vLLM's missing-dependency message, and OpenAI-compatible baselines against a
+real HTTP server on 127.0.0.1 — including a whole evaluate stage run on such a baseline."""
+
+import json
+import threading
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from types import SimpleNamespace
+
+import pytest
+import yaml
+
+from stages.core.evaluation import backends
+
+EV = SimpleNamespace(max_new_tokens=32, do_sample=False, batch_size=4)
+REPLY = ("<|understanding_begin|>u<|understanding_end|><|reasoning_begin|>r<|reasoning_end|>"
+         "<|emotion_begin|>sad<|emotion_end|><|response_begin|>I hear you: {last}<|response_end|>")
+
+
+class ChatServer:
+    """A minimal OpenAI-compatible /v1/chat/completions endpoint that records what it is sent."""
+
+    def __init__(self, status=200):
+        self.requests, self.status = [], status
+        server = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
+                if server.status != 200:
+                    self.send_response(server.status)
+                    self.end_headers()
+                    self.wfile.write(b'{"error": "overloaded"}')
+                    return
+                last = body["messages"][-1]["content"][:30]
+                payload = {"choices": [{"message": {"role": "assistant", "content": REPLY.format(last=last)}}]}
+                data = json.dumps(payload).encode()
+                self.send_response(200)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args):
+                pass
+
+        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
+        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
+
+    def close(self):
+        self.httpd.shutdown()
+        self.httpd.server_close()
+
+
+@pytest.fixture
+def server():
+    s = ChatServer()
+    yield s
+    s.close()
+
+
+def baseline(url, api_key_env=None):
+    return SimpleNamespace(name="gpt-x", base_url=url, model="gpt-x-2025", api_key_env=api_key_env,
+                           timeout_s=10.0, concurrency=3)
+
+
+def test_vllm_missing_says_what_to_do(monkeypatch):
+    import builtins
+
+    real_import = builtins.__import__
+
+    def no_vllm(name, *args, **kwargs):
+        if name == "vllm":
+            raise ImportError("No module named 'vllm'")
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "__import__", no_vllm)
+    with pytest.raises(backends.BackendUnavailable, match=r"vllm package.*\[vllm\].*evaluate.backend=hf"):
+        backends.generate_vllm("models/sft", "float32", [[{"role": "user", "content": "hi"}]], EV, 0, "x")
+
+
+def test_api_baseline_gets_the_same_conversation_and_greedy_settings(server, monkeypatch):
+    monkeypatch.setenv("TEST_KEY", "sk-test")
+    prompts = [[{"role": "system", "content": f"Support this user.\npersona {i}"},
+                {"role": "user", "content": f"message {i}"}] for i in range(7)]
+    outputs = backends.generate_api(baseline(server.url, api_key_env="TEST_KEY"), prompts, EV, seed=42)
+    assert outputs == [REPLY.format(last=f"message {i}") for i in range(7)]   # input order kept
+    assert len(server.requests) == 7
+    sent = {r["messages"][1]["content"]: r for r in server.requests}
+    r = sent["message 3"]
+    assert r["path"] == "/v1/chat/completions" and r["model"] == "gpt-x-2025"
+    assert r["messages"] == prompts[3] and r["temperature"] == 0.0 and r["max_tokens"] == 32 and r["seed"] == 42
+    assert r["auth"] == "Bearer sk-test"
+
+
+def test_api_baseline_errors_name_the_baseline(monkeypatch):
+    failing = ChatServer(status=503)
+    try:
+        with pytest.raises(RuntimeError, match="baseline gpt-x: HTTP 503"):
+            backends.generate_api(baseline(failing.url), [[{"role": "user", "content": "hi"}]], EV, seed=0)
+    finally:
+        failing.close()
+    monkeypatch.delenv("NOPE_KEY", raising=False)
+    with pytest.raises(backends.BackendUnavailable, match="NOPE_KEY"):
+        backends.generate_api(baseline("http://127.0.0.1:9/v1", api_key_env="NOPE_KEY"),
+                              [[{"role": "user", "content": "hi"}]], EV, seed=0)
+
+
+def stage_config(root, tmp_path, url, **extra):
+    from stages.core.config import load_config
+
+    test = tmp_path / "partitioned" / "test.jsonl"
+    test.parent.mkdir()
+    records = []
+    for i, emotion in enumerate(["sad", "angry", "sad", "joyful", "sad", "lonely"]):
+        records.append({"id": f"d{i}-t0", "dialogue_id": f"d{i}", "turn": 0, "emotion": emotion,
+                        "difficulty": "hard" if i % 2 else "easy", "persona": "MBTI: INFP\nAbout: I bake.",
+                        "context": f"User: my day {i} was bad", "reference": "That sounds hard, I hear you.",
+                        "prompt": [{"role": "system", "content": "Support this user.\nMBTI: INFP"},
+                                   {"role": "user", "content": f"my day {i} was bad"}]})
+    test.write_text("".join(json.dumps(r) + "\n" for r in records))
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["paths"].update(partitioned=str(test.parent), reports=str(tmp_path / "reports"),
+                           eval_plots=str(tmp_path / "plots/evaluate"))
+    params["evaluate"].update(models=[], max_examples=None, **extra,
+                              api_baselines=[{"name": "local", "base_url": url, "model": "m"}])
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    return load_config(path)
+
+
+def test_evaluate_stage_on_an_api_baseline_writes_every_output(root, tmp_path, server):
+    from stages import evaluate
+
+    cfg = stage_config(root, tmp_path, server.url)
+    metrics = evaluate.run(cfg)
+    assert metrics["eval/local/n"] == 6 and metrics["eval/local/format_compliance"] == 1.0
+    assert metrics["eval/local/emotion_acc"] == pytest.approx(3 / 6)
+    assert metrics["eval_hard/local/n"] == 3 and metrics["eval/local/judge_coverage"] == 1.0
+    preds = [json.loads(line) for line in (tmp_path / "reports/predictions.jsonl").read_text().splitlines()]
+    assert {p["model"] for p in preds} == {"local"} and preds[0]["spans"]["emotion"] == "sad"
+    assert preds[0]["response"].startswith("I hear you") and preds[0]["reference"] and "scores" in preds[0]
+    confusion = json.loads((tmp_path / "plots/evaluate/confusion_local.json").read_text())
+    assert confusion[1] == {"actual": "angry", "predicted": "sad"}
+    assert (tmp_path / "plots/evaluate/radar.png").read_bytes()[:4] == b"\x89PNG"
+    report = (tmp_path / "reports/eval.md").read_text()
+    assert "| local | eval | 6 |" in report and '"backend": "hf"' in report and "Distinct-n =" in report
+    assert "**Not comparable:**" in (tmp_path / "reports/paper_vs_ours.md").read_text()
+
+
+def test_evaluate_stage_fails_below_the_coverage_threshold(root, tmp_path, server, monkeypatch):
+    from stages import evaluate
+    from stages.core.judges import build_judge
+    from stages.core.stage import StageFailed
+
+    class FlakyJudge:  # abstains on every other reply, like a rate-limited remote judge
+        def __init__(self):
+            self.inner = build_judge("embedded")
+            self.usage = self.inner.usage
+
+        def preflight(self):
+            pass
+
+        def score_many(self, items):
+            return [j if i % 2 else None for i, j in enumerate(self.inner.score_many(items))]
+
+    monkeypatch.setattr(evaluate, "build_judge", lambda *args: FlakyJudge())
+    cfg = stage_config(root, tmp_path, server.url, min_judge_coverage=0.9)
+    with pytest.raises(StageFailed, match=r"min_judge_coverage=0.90 for local \(0.50\)"):
+        evaluate.run(cfg)
+    assert (tmp_path / "reports/predictions.jsonl").exists()      # kept for diagnosis
+    assert "cov 0.50" in (tmp_path / "reports/eval.md").read_text()
+
+
+def test_api_baselines_config_is_validated(root, tmp_path):
+    from stages.core.config import ConfigError, load_config
+
+    params = yaml.safe_load((root / "params.yaml").read_text())
+    params["evaluate"]["api_baselines"] = [{"name": "sft", "base_url": "http://x/v1", "model": "m"}]
+    path = tmp_path / "params.yaml"
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(ConfigError, match=r"key 'evaluate.api_baselines\[0\].name'"):
+        load_config(path)
+    params["evaluate"]["api_baselines"] = [{"name": "gpt", "base_url": "ftp://x", "model": "m"}]
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(ConfigError, match=r"key 'evaluate.api_baselines\[0\].base_url'"):
+        load_config(path)
