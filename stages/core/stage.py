@@ -17,9 +17,9 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 
+from .chat import EndpointUnavailable
 from .config import ConfigError, load_config
 from .io import write_json
-from .judges.client import JudgeUnavailable
 from .tracking import log_metrics, stage_run
 
 log = logging.getLogger("kardia")
@@ -76,7 +76,7 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
                 write_json(metrics_path(cfg, name), metrics)
                 if not args.no_track:
                     log_metrics(metrics)
-        except JudgeUnavailable as e:  # an operator's problem, not a bug: no traceback
+        except EndpointUnavailable as e:  # an operator's problem, not a bug: no traceback
             print(f"error: stage {name}: {e}", file=sys.stderr)
             return 3
         except StageFailed as e:

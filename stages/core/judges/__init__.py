@@ -12,10 +12,11 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from .client import ClientSettings, JudgeCallError, JudgeUnavailable
+from ..chat import ClientSettings
+from ..chat import EndpointUnavailable as JudgeUnavailable
 from .rubric import DIMENSIONS, AnswerError, Judgement, Rubric, RubricError, load_rubric
 
-__all__ = ["DIMENSIONS", "AnswerError", "JudgeCallError", "JudgeUnavailable", "Judgement", "Rubric",
+__all__ = ["DIMENSIONS", "AnswerError", "JudgeUnavailable", "Judgement", "Rubric",
            "RubricError", "build_judge", "judge_settings", "load_rubric"]
 
 BACKENDS = ("embedded", "openai", "hf")

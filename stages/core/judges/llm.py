@@ -1,15 +1,15 @@
 """LLM judges: the rubric prompt goes to a chat model, its JSON answer is validated strictly.
 
 ``OpenAIJudge`` talks to any OpenAI-compatible endpoint (``vllm serve``, an API) through the async
-client, with the on-disk cache in front: cached inputs cost no request, identical inputs within a
+client (``stages/core/chat.py``), with the on-disk cache in front: cached inputs cost no request, identical inputs within a
 batch cost one. ``HFJudge`` runs a local transformers chat model, batched. Either returns ``None``
 for a reply it could not score (failed call or invalid answer): the rubric reward abstains there.
 """
 
 from __future__ import annotations
 
+from ..chat import ChatClient, ChatError, ClientSettings
 from .cache import JudgeCache, cache_key
-from .client import ChatClient, ClientSettings, JudgeCallError
 from .rubric import AnswerError, Judgement, Rubric
 from .usage import Usage
 
@@ -66,7 +66,7 @@ class OpenAIJudge(_LLMJudge):
         todo = {k: m for k, m in zip(keys, conversations) if k not in answers}  # identical inputs: one call
         fresh: dict[str, str] = {}
         for key, result in zip(todo, self.client.complete_many(list(todo.values()), usage)):
-            if not isinstance(result, JudgeCallError):
+            if not isinstance(result, ChatError):
                 fresh[key] = result
         judged = {k: self._parse(text, usage) for k, text in fresh.items()}
         if self.cache is not None:

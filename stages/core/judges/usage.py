@@ -1,10 +1,11 @@
-"""Usage accounting of a judge: calls, tokens, cache hits, failures and latency percentiles."""
+"""Usage accounting of a judge: the chat client's call stats plus items and cache hits, as metrics."""
 
 from __future__ import annotations
 
 import math
-from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+
+from ..chat import CallStats
 
 
 def percentile(values: list[float], q: float) -> float:
@@ -16,20 +17,16 @@ def percentile(values: list[float], q: float) -> float:
 
 
 @dataclass
-class Usage:
-    requests: int = 0           # HTTP requests sent (retries included)
-    retries: int = 0
+class Usage(CallStats):
     items: int = 0              # replies asked to score
     cache_hits: int = 0
-    prompt_tokens: int = 0
-    completion_tokens: int = 0
-    failures: Counter = field(default_factory=Counter)  # kind -> count (timeout, http_429, invalid_answer, ...)
-    latencies_s: list[float] = field(default_factory=list)  # per successful request
+    # failures (kind -> count: timeout, http_429, invalid_answer, ...) and the rest come from CallStats
 
     def add(self, other: Usage) -> None:
         for name in ("requests", "retries", "items", "cache_hits", "prompt_tokens", "completion_tokens"):
             setattr(self, name, getattr(self, name) + getattr(other, name))
         self.failures.update(other.failures)
+        self.attempt_errors.update(other.attempt_errors)
         self.latencies_s += other.latencies_s
 
     def metrics(self, prefix: str = "judge_usage/") -> dict[str, float]:
