@@ -22,8 +22,8 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
+from stages.core.chat import ChatError
 from stages.core.config import ConfigError, load_config
-from stages.core.data.chat import ChatError
 from stages.core.data.synthesis import synthesize
 
 

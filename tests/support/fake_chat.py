@@ -1,4 +1,4 @@
-"""A real OpenAI-compatible chat server on 127.0.0.1 that plays U, A and R for the synthesize tests.
+"""U, A and R for the synthesize tests, played behind the real server of ``stages/core/fake_openai.py``.
 
 Answers are a pure function of the request (so a resumed run sees the same dialogue), except that a
 request seen for the first time may be answered with a fault the client must survive: HTTP 500, a
@@ -13,10 +13,8 @@ import hashlib
 import json
 import re
 import threading
-import time
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Self
 
+from stages.core.fake_openai import FakeOpenAI, Reply
 from stages.core.format import ResponseFormat
 
 FOUR_SPAN = ResponseFormat("four_span")
@@ -58,76 +56,43 @@ def play(messages: list[dict]) -> str:
     raise ValueError("unknown role")
 
 
-class FakeChatServer:
-    """``with FakeChatServer(...) as server: server.base_url``; ``faults`` turns first-sight faults on."""
+class RolePlayer:
+    """A responder for ``FakeOpenAI`` that plays U, A and R; ``faults`` turns first-sight faults on,
+    ``always_status`` answers every request with that HTTP status; ``counts`` says what it did."""
 
-    def __init__(self, *, faults: bool = True, slow_s: float = 1.0, delay_s: float = 0.0,
-                 always_status: int | None = None):
-        self.faults, self.slow_s, self.delay_s, self.always_status = faults, slow_s, delay_s, always_status
+    def __init__(self, *, faults: bool = True, slow_s: float = 1.0, always_status: int | None = None):
+        self.faults, self.slow_s, self.always_status = faults, slow_s, always_status
         self.seen: set[str] = set()
         self.counts = {"requests": 0, "500": 0, "slow": 0, "malformed": 0}
         self.lock = threading.Lock()
-        server = self
 
-        class Handler(BaseHTTPRequestHandler):
-            def log_message(self, *_):
-                pass
-
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers["Content-Length"]))
-                request = json.loads(body)
-                key = hashlib.sha256(body).hexdigest()
-                with server.lock:
-                    server.counts["requests"] += 1
-                    first = key not in server.seen
-                    server.seen.add(key)
-                if server.always_status:
-                    return self._send(server.always_status, {"error": {"message": "fake failure"}})
-                time.sleep(server.delay_s)
-                kind = _h(key) % 5 if (server.faults and first) else None
-                if kind == 0:
-                    server.counts["500"] += 1
-                    return self._send(500, {"error": {"message": "overloaded"}})
-                if kind == 1:
-                    server.counts["slow"] += 1
-                    time.sleep(server.slow_s)
-                content = play(request["messages"])
-                if kind == 2 and "role R" in request["messages"][0]["content"]:
-                    server.counts["malformed"] += 1
-                    content = "Hmm, that reads fine to me overall."
-                self._send(200, {"choices": [{"index": 0, "message": {"role": "assistant", "content": content}}]})
-
-            def _send(self, status: int, obj: dict):
-                data = json.dumps(obj).encode()
-                try:
-                    self.send_response(status)
-                    self.send_header("Content-Type", "application/json")
-                    self.send_header("Content-Length", str(len(data)))
-                    self.end_headers()
-                    self.wfile.write(data)
-                except (BrokenPipeError, ConnectionResetError):  # the client timed out and left
-                    pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.httpd.daemon_threads = True
-        self.base_url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-
-    def __enter__(self) -> Self:
-        self.thread = threading.Thread(target=self.httpd.serve_forever, daemon=True)
-        self.thread.start()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.httpd.shutdown()
-        self.httpd.server_close()
+    def __call__(self, request: dict) -> Reply:
+        key = hashlib.sha256(json.dumps(request, sort_keys=True).encode()).hexdigest()
+        with self.lock:
+            self.counts["requests"] += 1
+            first = key not in self.seen
+            self.seen.add(key)
+        if self.always_status:
+            return Reply(self.always_status, body='{"error": {"message": "fake failure"}}')
+        kind = _h(key) % 5 if (self.faults and first) else None
+        if kind == 0:
+            self.counts["500"] += 1
+            return Reply(500, body='{"error": {"message": "overloaded"}}')
+        content = play(request["messages"])
+        if kind == 2 and "role R" in request["messages"][0]["content"]:
+            self.counts["malformed"] += 1
+            content = "Hmm, that reads fine to me overall."
+        if kind == 1:
+            self.counts["slow"] += 1
+        return Reply(content=content, delay_s=self.slow_s if kind == 1 else 0.0)
 
 
 def main() -> None:
     """Serve on a free port until killed, printing the base URL (for a subprocess test or by hand)."""
     import sys
 
-    with FakeChatServer(delay_s=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0) as server:
-        print(server.base_url, flush=True)
+    with FakeOpenAI(RolePlayer(), latency_s=float(sys.argv[1]) if len(sys.argv) > 1 else 0.0) as server:
+        print(server.url, flush=True)
         threading.Event().wait()
 
 

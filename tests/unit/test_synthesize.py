@@ -15,8 +15,9 @@ from stages.core.config import load_config
 from stages.core.data.kardiabench import read_local
 from stages.core.data.synthesis import OUTPUT, synthesize
 from stages.core.data.validation import validate
+from stages.core.fake_openai import FakeOpenAI
 from tests.pipeline.conftest import compose_params
-from tests.support.fake_chat import FakeChatServer
+from tests.support.fake_chat import RolePlayer
 
 SEEDS = [  # scenario seeds, one per dialogue index (round robin); the About line steers the fake server
     {"person": "MBTI: ENFP\nAbout: Ceramics teacher.", "mbti": "ENFP", "situation": "My kiln cracked.", "emotion": "Disappointed"},
@@ -40,7 +41,7 @@ def params(root, tmp_path_factory):
 
 
 def llm_cfg(params, server, *extra):
-    return load_config(params, [f"synthesize.openai.base_url={server.base_url}", *extra])
+    return load_config(params, [f"synthesize.openai.base_url={server.url}", *extra])
 
 
 def read(path):
@@ -48,9 +49,9 @@ def read(path):
 
 
 def test_llm_backend_plays_the_loop_and_filters(params, tmp_path):
-    with FakeChatServer(slow_s=1.0) as server:
+    with FakeOpenAI(roles := RolePlayer(slow_s=1.0)) as server:
         stats = asyncio.run(synthesize(llm_cfg(params, server, "synthesize.n_dialogues=6"), tmp_path))
-    assert server.counts["500"] and server.counts["slow"] and server.counts["malformed"], server.counts
+    assert roles.counts["500"] and roles.counts["slow"] and roles.counts["malformed"], roles.counts
     run = stats["this_run"]
     assert run["failed"] == 0 and run["client"]["retries"] > 0 and run["client"]["timeouts"] > 0
     assert run["client"]["malformed"] > 0
@@ -70,22 +71,22 @@ def test_llm_backend_plays_the_loop_and_filters(params, tmp_path):
 
 
 def test_server_errors_leave_dialogues_for_the_next_run(params, tmp_path):
-    with FakeChatServer(always_status=503) as server:
+    with FakeOpenAI(RolePlayer(always_status=503)) as server:
         stats = asyncio.run(synthesize(llm_cfg(params, server, "synthesize.n_dialogues=2",
                                                "synthesize.openai.max_retries=1"), tmp_path))
     assert stats["this_run"]["failed"] == 2 and stats["kept"] == 0 and "HTTP 503" in stats["this_run"]["failures"][0]["error"]
-    with FakeChatServer() as server:
+    with FakeOpenAI(RolePlayer()) as server:
         stats = asyncio.run(synthesize(llm_cfg(params, server, "synthesize.n_dialogues=2"), tmp_path))
     assert stats["this_run"]["failed"] == 0 and stats["kept"] == 1 and stats["dropped"] == 1
 
 
 def test_wrong_key_fails_at_once(params, tmp_path):
-    from stages.core.data.chat import ChatError
+    from stages.core.chat import ChatError
 
-    with FakeChatServer(always_status=401) as server:
+    with FakeOpenAI(RolePlayer(always_status=401)) as server:
         with pytest.raises(ChatError, match="HTTP 401"):
             asyncio.run(synthesize(llm_cfg(params, server, "synthesize.n_dialogues=1"), tmp_path))
-        assert server.counts["requests"] == 1  # no retry can fix a wrong key
+        assert server.calls == 1  # no retry can fix a wrong key
 
 
 def cli(params, out, base_url, n):
@@ -97,8 +98,8 @@ def cli(params, out, base_url, n):
 def test_interrupted_run_resumes_to_the_same_corpus(root, params, tmp_path):
     n = 18
     env = {**os.environ, "PYTHONPATH": str(root)}
-    with FakeChatServer(delay_s=0.03) as server:  # slow enough to interrupt midway
-        proc = subprocess.Popen(cli(params, tmp_path / "a", server.base_url, n), cwd=root, env=env,
+    with FakeOpenAI(RolePlayer(), latency_s=0.03) as server:  # slow enough to interrupt midway
+        proc = subprocess.Popen(cli(params, tmp_path / "a", server.url, n), cwd=root, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
         out = tmp_path / "a" / OUTPUT
         deadline = time.time() + 120
@@ -111,11 +112,11 @@ def test_interrupted_run_resumes_to_the_same_corpus(root, params, tmp_path):
         assert 3 <= partial < n
         with out.open("a") as f:
             f.write('{"dialogue_id": "synth-0000')  # and a crash mid-write on top
-        done = subprocess.run(cli(params, tmp_path / "a", server.base_url, n), cwd=root, env=env, capture_output=True, check=False)
+        done = subprocess.run(cli(params, tmp_path / "a", server.url, n), cwd=root, env=env, capture_output=True, check=False)
         assert done.returncode == 0, done.stderr.decode()[-2000:]
         assert f"{partial} of {n} dialogues already" in done.stderr.decode()
-    with FakeChatServer() as server:
-        fresh = subprocess.run(cli(params, tmp_path / "b", server.base_url, n), cwd=root, env=env, capture_output=True, check=False)
+    with FakeOpenAI(RolePlayer()) as server:
+        fresh = subprocess.run(cli(params, tmp_path / "b", server.url, n), cwd=root, env=env, capture_output=True, check=False)
         assert fresh.returncode == 0, fresh.stderr.decode()[-2000:]
 
     def corpus(d):

@@ -26,12 +26,12 @@ from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ..chat import ChatClient, ChatError, ChatRefused, ClientSettings, Malformed
 from ..curriculum import DECISIONS
 from ..format import ResponseFormat
 from ..io import read_jsonl, write_json
 from ..labels import EMOTIONS, normalize_emotion
 from . import synthetic
-from .chat import ChatClient, ChatConfigError, ChatError, Malformed
 from .examples import SOURCE_FORMAT, context_text
 from .validation import RecordError, check_record
 
@@ -40,6 +40,7 @@ log = logging.getLogger("kardia.synthesize")
 OUTPUT, DROPPED, STATS, MANIFEST = "dialogues.jsonl", "dropped.log", "stats.json", "manifest.json"
 FILTERS = ("structure", "persona_drift", "emotion_jump")
 ROLES = ("user", "assistant", "reviewer")
+BACKOFF_S = 0.2  # [ours] first retry delay of a U/A/R request; doubles per retry (with jitter)
 _MBTI = re.compile(r"\b[EI][NS][FT][JP]\b")
 _DECISION = re.compile(r"\b(" + "|".join(DECISIONS) + r")\b")
 
@@ -152,6 +153,21 @@ def parse_assistant(text: str) -> str:
     if not parsed.ok:
         raise Malformed(f"assistant turn does not parse into four spans ({parsed.error})")
     return SOURCE_FORMAT.normalize(text).strip()
+
+
+def client_settings(c) -> ClientSettings:
+    """The chat client for ``synthesize.openai``: an unset API key is fine (a local ``vllm serve``)."""
+    return ClientSettings(base_url=c.base_url, model=c.model, api_key_env=c.api_key_env, key_optional=True,
+                          concurrency=c.concurrency, timeout_s=c.timeout_s, max_retries=c.max_retries,
+                          backoff_s=BACKOFF_S, sampling={"temperature": c.temperature, "max_tokens": c.max_tokens},
+                          config_key="synthesize.openai")
+
+
+def client_stats(s) -> dict:
+    """What stats.json records of the client: attempts, retries and failed attempts by kind."""
+    errors = sum(n for kind, n in s.attempt_errors.items() if kind not in ("timeout", "malformed"))
+    return {"requests": s.requests, "retries": s.retries, "malformed": s.attempt_errors["malformed"],
+            "errors": errors, "timeouts": s.attempt_errors["timeout"]}
 
 
 class LLMRoles:
@@ -333,7 +349,7 @@ async def synthesize(cfg, out: Path, progress=None) -> dict:
         async with sem:
             try:
                 return i, await build_dialogue(scenarios(i), roles, fmt, syn.max_exchanges, syn.max_revisions), None
-            except ChatConfigError:
+            except ChatRefused:
                 raise  # a wrong key / model / URL: stop the run instead of failing every dialogue
             except ChatError as e:
                 return i, None, str(e)
@@ -366,10 +382,10 @@ async def synthesize(cfg, out: Path, progress=None) -> dict:
 
     try:
         if syn.backend == "openai":
-            async with ChatClient.from_config(syn.openai) as client:
+            async with ChatClient(client_settings(syn.openai)) as client:
                 await drive(LLMRoles(client, load_prompts(Path(cfg.paths.prompts), syn.prompts), cfg.seed),
                             syn.openai.concurrency)
-                run["client"] = dict(client.stats)
+                run["client"] = client_stats(client.stats)
         else:
             await drive(EmbeddedRoles(cfg.seed), 1)
     finally:
