@@ -54,6 +54,7 @@ class FakeOpenAI:
         self.responder, self.latency_s = responder, latency_s
         self.requests: list[dict] = []
         self.request_headers: list[dict[str, str]] = []
+        self.paths: list[str] = []  # of the answered requests, in the order of ``requests``
         self._lock = threading.Lock()
         server = self
 
@@ -80,6 +81,7 @@ class FakeOpenAI:
                 with server._lock:
                     server.requests.append(request)
                     server.request_headers.append(dict(self.headers))
+                    server.paths.append(self.path)
                 try:
                     reply = server.responder(request)
                 except Exception as e:  # noqa: BLE001 - a responder bug answers 500, as a real server would

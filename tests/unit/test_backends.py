@@ -2,62 +2,28 @@
 real HTTP server on 127.0.0.1 — including a whole evaluate stage run on such a baseline."""
 
 import json
-import threading
-from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from types import SimpleNamespace
 
 import pytest
 import yaml
 
 from stages.core.evaluation import backends
+from stages.core.fake_openai import FakeOpenAI, Reply
 
 EV = SimpleNamespace(max_new_tokens=32, do_sample=False, batch_size=4)
 REPLY = ("<|understanding_begin|>u<|understanding_end|><|reasoning_begin|>r<|reasoning_end|>"
          "<|emotion_begin|>sad<|emotion_end|><|response_begin|>I hear you: {last}<|response_end|>")
 
 
-class ChatServer:
-    """A minimal OpenAI-compatible /v1/chat/completions endpoint that records what it is sent."""
-
-    def __init__(self, status=200):
-        self.requests, self.status = [], status
-        server = self
-
-        class Handler(BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
-                server.requests.append({"path": self.path, "auth": self.headers.get("Authorization"), **body})
-                if server.status != 200:
-                    self.send_response(server.status)
-                    self.end_headers()
-                    self.wfile.write(b'{"error": "overloaded"}')
-                    return
-                last = body["messages"][-1]["content"][:30]
-                payload = {"choices": [{"message": {"role": "assistant", "content": REPLY.format(last=last)}}]}
-                data = json.dumps(payload).encode()
-                self.send_response(200)
-                self.send_header("Content-Type", "application/json")
-                self.send_header("Content-Length", str(len(data)))
-                self.end_headers()
-                self.wfile.write(data)
-
-            def log_message(self, *args):
-                pass
-
-        self.httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
-        self.url = f"http://127.0.0.1:{self.httpd.server_address[1]}/v1"
-        threading.Thread(target=self.httpd.serve_forever, daemon=True).start()
-
-    def close(self):
-        self.httpd.shutdown()
-        self.httpd.server_close()
+def answer(request):
+    """The baseline's reply: four spans that echo the last message (so order can be checked)."""
+    return Reply(content=REPLY.format(last=request["messages"][-1]["content"][:30]))
 
 
 @pytest.fixture
 def server():
-    s = ChatServer()
-    yield s
-    s.close()
+    with FakeOpenAI(answer) as s:
+        yield s
 
 
 def baseline(url, api_key_env=None):
@@ -87,20 +53,17 @@ def test_api_baseline_gets_the_same_conversation_and_greedy_settings(server, mon
     outputs = backends.generate_api(baseline(server.url, api_key_env="TEST_KEY"), prompts, EV, seed=42)
     assert outputs == [REPLY.format(last=f"message {i}") for i in range(7)]   # input order kept
     assert len(server.requests) == 7
-    sent = {r["messages"][1]["content"]: r for r in server.requests}
-    r = sent["message 3"]
-    assert r["path"] == "/v1/chat/completions" and r["model"] == "gpt-x-2025"
+    i = next(i for i, r in enumerate(server.requests) if r["messages"][1]["content"] == "message 3")
+    r = server.requests[i]
+    assert server.paths[i] == "/v1/chat/completions" and r["model"] == "gpt-x-2025"
     assert r["messages"] == prompts[3] and r["temperature"] == 0.0 and r["max_tokens"] == 32 and r["seed"] == 42
-    assert r["auth"] == "Bearer sk-test"
+    assert server.request_headers[i]["Authorization"] == "Bearer sk-test"
 
 
 def test_api_baseline_errors_name_the_baseline(monkeypatch):
-    failing = ChatServer(status=503)
-    try:
-        with pytest.raises(RuntimeError, match="baseline gpt-x: HTTP 503"):
-            backends.generate_api(baseline(failing.url), [[{"role": "user", "content": "hi"}]], EV, seed=0)
-    finally:
-        failing.close()
+    with (FakeOpenAI(lambda request: Reply(503, body='{"error": "overloaded"}')) as failing,
+          pytest.raises(RuntimeError, match="baseline gpt-x: HTTP 503")):
+        backends.generate_api(baseline(failing.url), [[{"role": "user", "content": "hi"}]], EV, seed=0)
     monkeypatch.delenv("NOPE_KEY", raising=False)
     with pytest.raises(backends.BackendUnavailable, match="NOPE_KEY"):
         backends.generate_api(baseline("http://127.0.0.1:9/v1", api_key_env="NOPE_KEY"),

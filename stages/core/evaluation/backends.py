@@ -3,21 +3,15 @@
 - ``hf``: transformers, batched greedy with left padding (``generation.py``); CPU or GPU.
 - ``vllm``: vLLM offline ``LLM.chat`` on a GPU; imported only when chosen (an optional extra).
 - OpenAI-compatible endpoints (``evaluate.api_baselines``): the paper's closed-model baselines
-  (GPT-4o, DeepSeek-R1, ...), sent the very same conversation, system prompt included, and the same
-  decoding settings (temperature 0 for greedy, ``max_tokens``, ``seed``).
+  (GPT-4o, DeepSeek-R1, ...) through ``stages/core/chat.py``, sent the very same conversation, system
+  prompt included, and the same decoding settings (temperature 0 for greedy, ``max_tokens``, ``seed``).
 """
 
 from __future__ import annotations
 
-import json
-import os
-import urllib.error
-import urllib.request
-from concurrent.futures import ThreadPoolExecutor
-from urllib.parse import urlparse
-
 from tqdm.auto import tqdm
 
+from ..chat import ChatClient, ChatError, ClientSettings, EndpointUnavailable
 from ..modeling import load_checkpoint
 from .generation import generate
 
@@ -61,41 +55,20 @@ def generate_vllm(path: str, dtype: str, prompts: list[list[dict]], ev, seed: in
 BACKENDS = {"hf": generate_hf, "vllm": generate_vllm}
 
 
-def _opener(base_url: str) -> urllib.request.OpenerDirector:
-    """Honour proxy settings, except for a local endpoint (proxies would swallow 127.0.0.1)."""
-    host = urlparse(base_url).hostname or ""
-    local = host in ("127.0.0.1", "localhost", "::1")
-    return urllib.request.build_opener(urllib.request.ProxyHandler({} if local else None))
-
-
-def chat_completion(opener, baseline, messages: list[dict], ev, seed: int) -> str:
-    """One OpenAI-compatible ``/chat/completions`` call; errors name the baseline and the status."""
-    body = {"model": baseline.model, "messages": messages, "max_tokens": ev.max_new_tokens, "seed": seed,
-            "temperature": 1.0 if ev.do_sample else 0.0}
-    headers = {"Content-Type": "application/json"}
-    if baseline.api_key_env:
-        key = os.environ.get(baseline.api_key_env)
-        if not key:
-            raise BackendUnavailable(f"evaluate.api_baselines[{baseline.name}]: environment variable "
-                                     f"{baseline.api_key_env} (api_key_env) is not set")
-        headers["Authorization"] = f"Bearer {key}"
-    request = urllib.request.Request(baseline.base_url.rstrip("/") + "/chat/completions",
-                                     data=json.dumps(body).encode(), headers=headers, method="POST")
-    try:
-        with opener.open(request, timeout=baseline.timeout_s) as response:
-            payload = json.load(response)
-        return payload["choices"][0]["message"]["content"] or ""
-    except urllib.error.HTTPError as e:
-        raise RuntimeError(f"baseline {baseline.name}: HTTP {e.code} from {baseline.base_url}: "
-                           f"{e.read()[:300].decode(errors='replace')}") from None
-    except (KeyError, IndexError, TypeError, json.JSONDecodeError) as e:
-        raise RuntimeError(f"baseline {baseline.name}: malformed chat completion from {baseline.base_url} "
-                           f"({type(e).__name__}: {e})") from None
-
-
 def generate_api(baseline, prompts: list[list[dict]], ev, seed: int) -> list[str]:
-    """Every prompt through one endpoint, ``baseline.concurrency`` requests at a time, in input order."""
-    opener = _opener(baseline.base_url)
-    with ThreadPoolExecutor(max_workers=baseline.concurrency) as pool:
-        jobs = pool.map(lambda p: chat_completion(opener, baseline, p, ev, seed), prompts)
-        return list(tqdm(jobs, total=len(prompts), desc=f"evaluate {baseline.name}", unit="prompt"))
+    """Every prompt through one endpoint, ``baseline.concurrency`` requests at a time, in input order.
+    No retries: the first failed request ends the stage with the endpoint's message."""
+    settings = ClientSettings(base_url=baseline.base_url, model=baseline.model, api_key_env=baseline.api_key_env,
+                              concurrency=baseline.concurrency, timeout_s=baseline.timeout_s, max_retries=0,
+                              backoff_s=0.0, config_key=f"evaluate.api_baselines[{baseline.name}]",
+                              sampling={"temperature": 1.0 if ev.do_sample else 0.0, "max_tokens": ev.max_new_tokens})
+    try:
+        client = ChatClient(settings)
+    except EndpointUnavailable as e:
+        raise BackendUnavailable(str(e)) from None
+    with tqdm(total=len(prompts), desc=f"evaluate {baseline.name}", unit="prompt") as bar:
+        outputs = client.complete_many(prompts, seed=seed, on_done=lambda: bar.update(1))
+    failed = next((out for out in outputs if isinstance(out, ChatError)), None)
+    if failed is not None:
+        raise RuntimeError(f"baseline {baseline.name}: {failed}")
+    return outputs
