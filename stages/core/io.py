@@ -48,17 +48,26 @@ def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
     return n
 
 
-def read_jsonl(path: str | Path) -> list[dict]:
-    """Read a JSONL file; a bad line raises with the file and line number."""
-    out = []
+def iter_jsonl(path: str | Path):
+    """(line number, value) per non-blank line; the value is the JSONDecodeError for a bad line, so a
+    caller decides between failing and rejecting that record."""
     with open(path, encoding="utf-8") as f:
         for lineno, line in enumerate(f, 1):
             if not line.strip():
                 continue
             try:
-                out.append(json.loads(line))
+                yield lineno, json.loads(line)
             except json.JSONDecodeError as e:
-                raise ValueError(f"{path}:{lineno}: not valid JSON ({e.msg})") from None
+                yield lineno, e
+
+
+def read_jsonl(path: str | Path) -> list[dict]:
+    """Read a JSONL file; a bad line raises with the file and line number."""
+    out = []
+    for lineno, value in iter_jsonl(path):
+        if isinstance(value, json.JSONDecodeError):
+            raise ValueError(f"{path}:{lineno}: not valid JSON ({value.msg})")  # noqa: TRY004 - bad data, not a bad type
+        out.append(value)
     return out
 
 

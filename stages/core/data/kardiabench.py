@@ -11,6 +11,7 @@ import json
 import os
 from pathlib import Path
 
+from ..io import iter_jsonl
 from .validation import Raw, RecordError
 
 SUFFIXES = (".jsonl", ".parquet")
@@ -31,15 +32,10 @@ def split_of(path: Path) -> str | None:
 
 def read_jsonl_raw(path: Path, split: str | None) -> list[Raw]:
     out = []
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                value: object = json.loads(line)
-            except json.JSONDecodeError as e:
-                value = RecordError("invalid_json", f"not valid JSON ({e.msg} at column {e.colno})")
-            out.append(Raw(str(path), lineno, split, value))
+    for lineno, value in iter_jsonl(path):
+        if isinstance(value, json.JSONDecodeError):
+            value = RecordError("invalid_json", f"not valid JSON ({value.msg} at column {value.colno})")
+        out.append(Raw(str(path), lineno, split, value))
     return out
 
 
