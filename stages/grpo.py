@@ -12,14 +12,18 @@ from omegaconf import OmegaConf
 from stages.core.format import ResponseFormat
 from stages.core.rewards import DIMENSIONS, build_judge, build_reward_funcs
 from stages.core.stage import stage_main
-from stages.core.training import fit, load_examples, window_mean, write_series
+from stages.core.training import fit, load_examples, skip, window_mean, write_series
 
 
 def run(cfg) -> dict[str, float]:
+    names = list(cfg.reward.names)
+    series = Path(cfg.paths.plots) / "grpo_rewards.csv"
+    if not cfg.grpo.enabled:
+        return skip("grpo", cfg.paths.sft_model, cfg.paths.grpo_model, series,
+                    ["reward", *(f"reward/{n}" for n in names)])
     from trl import GRPOConfig, GRPOTrainer
 
     fmt = ResponseFormat.from_config(cfg.format)
-    names = list(cfg.reward.names)
     reward_funcs = build_reward_funcs(names, fmt, build_judge(cfg.judge.backend), cfg.reward.max_judge_failure_rate)
     data = load_examples(Path(cfg.paths.partitioned) / "hard.jsonl", cfg.grpo.max_examples,
                          ["prompt", "emotion", "persona", "context"])
@@ -34,7 +38,7 @@ def run(cfg) -> dict[str, float]:
     columns = {"reward": "reward", **{f"reward/{n}": f"rewards/{n}/mean" for n in names}}
     if "rubric" in names:
         columns.update({f"judge/{d}": f"judge/{d}" for d in DIMENSIONS})
-    rows = write_series(Path(cfg.paths.plots) / "grpo_rewards.csv", history, columns)
+    rows = write_series(series, history, columns)
     out = {**metrics, "train/prompts": len(data)}
     for name in ("reward", *(f"reward/{n}" for n in names)):
         out[f"{name}_start"] = window_mean(rows, name, first=True)

@@ -87,10 +87,12 @@ class Partition:
     method: str
     max_fail_rate: float
     min_solved_rate: float
+    easy_fraction: Optional[float]
 
 
 @dataclass
 class Training:
+    enabled: bool
     max_examples: Optional[int]
     trainer: dict[str, Any] = field(default_factory=dict)
 
@@ -141,7 +143,7 @@ class Config:
 DATA_SOURCES = ("synthetic",)
 HISTORY_MODES = ("full", "response_only")
 MODEL_SOURCES = ("scratch", "hub")
-PARTITION_METHODS = ("trace",)
+PARTITION_METHODS = ("trace", "random", "all_sft", "all_grpo")
 REWARD_NAMES = ("format", "emotion", "rubric")
 JUDGE_BACKENDS = ("embedded",)
 EVAL_MODELS = ("base", "sft", "grpo")
@@ -206,6 +208,14 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
     _one_of(cfg, "partition.method", PARTITION_METHODS, source)
     for key in ("max_fail_rate", "min_solved_rate"):
         _check(0 <= cfg.partition[key] <= 1, source, f"partition.{key}", "must be in [0, 1]")
+    fraction = cfg.partition.easy_fraction
+    _check(fraction is None or 0 < fraction < 1, source, "partition.easy_fraction", "must be in (0, 1) or null")
+    _check(cfg.sft.enabled or cfg.grpo.enabled, source, "sft.enabled",
+           "sft and grpo are both disabled: there is nothing to train")
+    # A one-stage split leaves the other stage no data; running it anyway would fail mid-pipeline.
+    for method, stage in (("all_sft", "grpo"), ("all_grpo", "sft")):
+        _check(cfg.partition.method != method or not cfg[stage].enabled, source, f"{stage}.enabled",
+               f"partition.method={method} gives {stage} no data: set {stage}.enabled=false")
 
     for stage in ("sft", "grpo"):
         trainer = cfg[stage].trainer

@@ -99,3 +99,10 @@ def log_artifact(path: str | Path, artifact_path: str | None = None) -> None:
         mlflow.log_artifacts(str(path), artifact_path)
     elif path.exists():
         mlflow.log_artifact(str(path), artifact_path)
+
+
+def set_tags(tags: dict[str, str]) -> None:
+    """Tag the stage's run; nothing without one (``--no-track``)."""
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is not None and mlflow.active_run() is not None:
+        mlflow.set_tags(tags)

@@ -51,6 +51,9 @@ def test_paper_backbones_compose_and_validate(root, tmp_path, model):
     ("grpo.trainer.num_generations=3", "grpo.trainer.per_device_train_batch_size"),
     ("evaluate.models=[base,gpt5]", "evaluate.models"),
     ("data.n_dialogues=lots", "data.n_dialogues"),
+    ("partition.method=shuffle", "partition.method"),
+    ("partition.easy_fraction=1.0", "partition.easy_fraction"),
+    ("sft.enabled=maybe", "sft.enabled"),
 ])
 def test_bad_values_fail_naming_the_key(root, override, key):
     with pytest.raises(ConfigError, match=f"key '{key}'"):
@@ -70,3 +73,13 @@ def test_emotion_reward_needs_an_emotion_span(root):
 def test_missing_params_file_says_how_to_make_it(tmp_path):
     with pytest.raises(ConfigError, match="make params"):
         load_config(tmp_path / "params.yaml")
+
+
+@pytest.mark.parametrize("overrides, key", [
+    (["sft.enabled=false", "grpo.enabled=false"], "sft.enabled"),
+    (["partition.method=all_sft"], "grpo.enabled"),
+    (["partition.method=all_grpo"], "sft.enabled"),
+])
+def test_stage_switches_must_fit_the_partition(root, overrides, key):
+    with pytest.raises(ConfigError, match=f"key '{key}'"):
+        load_config(root / "params.yaml", overrides=overrides)
