@@ -208,11 +208,19 @@ def storage_url(cfg: SweepConfig, override: str | None, root: Path) -> str:
     return override or cfg.storage or f"sqlite:///{(root / DEFAULT_DB).resolve()}"
 
 
-def make_study(cfg: SweepConfig, storage: str):
+def make_study(cfg: SweepConfig, storage: str | None):
     import optuna
 
+    # A resumed study must not replay the sampler's stream from the start (its first proposals would
+    # repeat trials already run): seed it with the sweep seed plus the number of trials so far, which
+    # is still deterministic for a given history.
+    try:
+        so_far = len(optuna.load_study(study_name=cfg.study, storage=storage).trials) if storage else 0
+    except KeyError:  # a new study
+        so_far = 0
     # Constraints reach the sampler through trial.set_constraint (Optuna 5; constraints_func is deprecated).
-    sampler = optuna.samplers.TPESampler(seed=cfg.seed, n_startup_trials=cfg.n_startup_trials, multivariate=True)
+    sampler = optuna.samplers.TPESampler(seed=cfg.seed + so_far, n_startup_trials=cfg.n_startup_trials,
+                                         multivariate=True)
     return optuna.create_study(study_name=cfg.study, storage=storage, sampler=sampler, load_if_exists=True,
                                directions=[o.direction for o in cfg.objectives])
 
@@ -258,6 +266,14 @@ class Tracker:
         now = int(time.time() * 1000)
         self.client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
         self.client.set_terminated(run_id, status)
+
+    def kill_trial(self, run_id: str) -> None:
+        """Mark an interrupted trial's run, and the stage run that died with it, KILLED."""
+        nested = self.client.search_runs([self.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'")
+        for run in nested:
+            if run.info.status == "RUNNING":
+                self.client.set_terminated(run.info.run_id, "KILLED")
+        self.client.set_terminated(run_id, "KILLED")
 
     def finish(self, metrics: dict[str, float], artifacts: list[Path]) -> None:
         from mlflow.entities import Metric
@@ -481,7 +497,7 @@ def main(argv: list[str] | None = None) -> int:
     if recovered:
         for t in study.get_trials(deepcopy=False):
             if t.number in recovered and t.user_attrs.get("mlflow_run_id"):
-                tracker.client.set_terminated(t.user_attrs["mlflow_run_id"], "KILLED")
+                tracker.kill_trial(t.user_attrs["mlflow_run_id"])
         print(f"resumed: trial(s) {recovered} were interrupted; queued again with the same parameters")
     print(f"study {cfg.study} in {storage}: {len(finished(study))}/{cfg.n_trials} finished; "
           f"MLflow parent run {tracker.parent_id} in {tracker.uri}")

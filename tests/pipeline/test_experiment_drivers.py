@@ -97,6 +97,8 @@ def test_sweep_trials_are_named_dvc_experiments_and_a_killed_sweep_resumes(repo)
     [parent] = [r for r in runs if r.get("kind") == "sweep"]
     children = {r["dvc_exp"]: r for r in runs if r.get("mlflow.parentRunId") == parent["run_id"]}
     assert {"tiny-1", "tiny-2"} <= set(children) and children["tiny-0"]["status"] == "KILLED"
+    killed_stages = [r for r in runs if r.get("mlflow.parentRunId") == children["tiny-0"]["run_id"]]
+    assert killed_stages and all(r["status"] in ("FINISHED", "KILLED") for r in killed_stages)
     for name in ("tiny-1", "tiny-2"):
         assert children[name]["status"] == "FINISHED"
         stages = {r["stage"] for r in runs if r.get("mlflow.parentRunId") == children[name]["run_id"]}
@@ -127,3 +129,20 @@ def test_ablation_table_runs_on_two_queue_workers_into_one_mlflow_store(repo):
     assert not list((repo / ".dvc/tmp").rglob("mlflow.db")), "a worker wrote to a store of its own"
     assert "| tiny-" not in run(repo, sys.executable, "-m", "experiments.ablations", "tiny", "--tables", str(tables),
                                 "--render-only").stdout
+
+
+def test_one_stage_ablations_run_end_to_end_with_the_dvc_graph_unchanged(repo):
+    """The two ablations that disable a stage and leave one split empty, as real `dvc exp run`s."""
+    tiny = [a for o in TINY for a in ("-S", o)]
+    for name, skipped, trained in (("no_curriculum_all_sft", "grpo", "sft"), ("no_curriculum_all_grpo", "sft", "grpo")):
+        run(repo, "dvc", "exp", "run", "-n", name, "-S", f"experiment={name}", *tiny)
+        metrics = {s: json.loads((repo / f"metrics/{s}.json").read_text()) for s in ("partition", "sft", "grpo")}
+        assert metrics[skipped]["train/enabled"] == 0 and metrics[trained]["train/enabled"] == 1
+        assert metrics[trained]["train/steps"] > 0
+        empty = "hard" if skipped == "grpo" else "easy"
+        assert metrics["partition"][f"partition/{empty}_examples"] == 0
+        src, dst = ("sft", "grpo") if skipped == "grpo" else ("base", "sft")
+        assert (repo / f"models/{src}/model.safetensors").read_bytes() == (repo / f"models/{dst}/model.safetensors").read_bytes()
+        evaluate = json.loads((repo / "metrics/evaluate.json").read_text())
+        assert {"eval/base/format_compliance", "eval/sft/format_compliance", "eval/grpo/format_compliance"} <= set(evaluate)
+    assert {"no_curriculum_all_sft", "no_curriculum_all_grpo"} <= set(run(repo, "dvc", "exp", "list", "--name-only").stdout.split())

@@ -132,3 +132,18 @@ def test_resume_requeues_a_killed_trial_and_keeps_completed_ones(tmp_path):
     study.tell(requeued, 0.5)
 
     assert recover_interrupted(study, host, all_hosts=True) == [elsewhere.number]
+
+
+def test_a_resumed_study_does_not_replay_the_samplers_first_proposals(tmp_path):
+    from experiments.sweep import SweepConfig, make_study
+
+    cfg = SweepConfig(study="s", seed=0, n_trials=4, n_startup_trials=4, storage=None,
+                      objectives=[Objective("m", "maximize")], constraints=[], space=SPACE, overrides=[])
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    first = make_study(cfg, storage)
+    trial = first.ask()
+    before, _ = sample(trial, SPACE, NAMES)
+    first.tell(trial, 1.0)
+    resumed = make_study(cfg, storage)  # a new process: a fresh sampler
+    after, _ = sample(resumed.ask(), SPACE, NAMES)
+    assert after != before
