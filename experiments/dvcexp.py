@@ -95,16 +95,6 @@ class Exp:
     metrics: dict[str, float]
 
 
-def _flatten(node: dict, prefix: str = "") -> dict[str, Any]:
-    out = {}
-    for key, value in node.items():
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{prefix}{key}."))
-        else:
-            out[f"{prefix}{key}"] = value
-    return out
-
-
 def _exp(entry: dict) -> Exp:
     data = entry.get("data") or {}
     params = ((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}
@@ -125,6 +115,3 @@ def exp_show(root: Path) -> list[Exp]:
                 exps.append(_exp(rev))
     return exps
 
-
-def param(params: dict, dotted: str) -> Any:
-    return _flatten(params).get(dotted)
