@@ -24,6 +24,7 @@ import socket
 import subprocess
 import sys
 import time
+import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -365,13 +366,17 @@ def describe(t, cfg: SweepConfig) -> dict:
 
 
 def importance_plot(study, cfg: SweepConfig, path: Path) -> dict[str, float] | None:
-    """fANOVA importance of each sampled parameter for the first objective, as a bar chart."""
+    """Importance of each sampled parameter for the first objective (Optuna's default evaluator), as a bar chart."""
     import optuna
     from optuna.trial import TrialState
 
     if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < 2:
         return None
-    importances = optuna.importance.get_param_importances(study, target=lambda t: t.values[0])
+    # Optuna 5's default evaluator (PED-ANOVA) explains what reaches *low* target values: negate a maximised one.
+    sign = -1.0 if cfg.objectives[0].direction == "maximize" else 1.0
+    with warnings.catch_warnings():  # its "computes importances for low target" notice: handled by `sign`
+        warnings.simplefilter("ignore", UserWarning)
+        importances = optuna.importance.get_param_importances(study, target=lambda t: sign * t.values[0])
     import matplotlib
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
@@ -379,7 +384,7 @@ def importance_plot(study, cfg: SweepConfig, path: Path) -> dict[str, float] | N
     names = list(importances)[::-1]
     fig, ax = plt.subplots(figsize=(6, 0.4 * len(names) + 1.2))
     ax.barh(names, [importances[n] for n in names])
-    ax.set_xlabel(f"importance for {cfg.objectives[0].metric} (fANOVA)")
+    ax.set_xlabel(f"importance for {cfg.objectives[0].direction} {cfg.objectives[0].metric} (PED-ANOVA)")
     ax.set_title(f"study {cfg.study}")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
@@ -428,7 +433,7 @@ def write_outputs(study, cfg: SweepConfig, out: Path) -> tuple[dict, list[Path]]
         writer = csv.writer(f)
         writer.writerow(["trial", "state", "dvc_exp", "feasible", "values", "params"])
         for t in study.get_trials(deepcopy=False):
-            writer.writerow([t.number, t.state.name, t.user_attrs.get("dvc_exp"), feasible(t),
+            writer.writerow([t.number, t.state.name, t.user_attrs.get("dvc_exp"), feasible(t) if t.values else "",
                              json.dumps(t.values), json.dumps(t.user_attrs.get("used", t.params))])
     return summary, files
 
