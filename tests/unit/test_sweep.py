@@ -147,3 +147,28 @@ def test_a_resumed_study_does_not_replay_the_samplers_first_proposals(tmp_path):
     resumed = make_study(cfg, storage)  # a new process: a fresh sampler
     after, _ = sample(resumed.ask(), SPACE, NAMES)
     assert after != before
+
+
+def test_multi_objective_outputs_keep_the_feasible_pareto_front(tmp_path):
+    import json
+
+    from optuna.distributions import FloatDistribution
+
+    from experiments.sweep import SweepConfig, write_outputs
+
+    objectives = [Objective("eval/grpo/emotion_acc", "maximize"), Objective("eval/grpo/empathy", "maximize")]
+    cfg = SweepConfig(study="p", seed=0, n_trials=5, n_startup_trials=5, storage=None, objectives=objectives,
+                      constraints=[Constraint("eval/grpo/format_compliance", min=0.95)],
+                      space={"x": {"type": "float", "low": 0, "high": 1}}, overrides=[])
+    study = optuna.create_study(study_name="p", directions=["maximize", "maximize"])
+    # (values, format compliance): the best-looking point is infeasible and must not be on the front
+    for i, (values, fmt) in enumerate([([0.1, 3.0], 0.97), ([0.2, 2.5], 0.96), ([0.15, 2.0], 0.99),
+                                       ([0.5, 3.5], 0.90), ([0.05, 3.1], 0.95)]):
+        study.add_trial(optuna.trial.create_trial(
+            values=values, params={"x": i / 10}, distributions={"x": FloatDistribution(0, 1)},
+            user_attrs={"dvc_exp": f"p-{i}", "used": {"x": i / 10}},
+            constraints={"eval/grpo/format_compliance": 0.95 - fmt}))
+    summary, _ = write_outputs(study, cfg, tmp_path)
+    assert sorted(r["trial"] for r in summary["pareto_front"]) == [0, 1, 4]
+    assert (tmp_path / "pareto.png").stat().st_size > 0 and (tmp_path / "importance.png").exists()
+    assert json.loads((tmp_path / "best.json").read_text())["pareto_front"][0]["dvc_exp"] == "p-0"
