@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: pipeline test test-fast params ui help
+.PHONY: pipeline test test-fast regression params ui help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -36,6 +36,10 @@ test: $(STAMP)  ## all tests, including the end-to-end pipeline runs (marker slo
 
 test-fast: $(STAMP)  ## unit tests only
 	python -m pytest -m "not slow"
+
+regression: $(STAMP)  ## dvc repro on the committed params.yaml, then compare metrics with experiments/regression/baseline.json
+	dvc repro
+	python -m experiments.regression
 
 params: $(STAMP)  ## recompose params.yaml from conf/ (what `dvc exp run` does first)
 	python -m stages.core.params

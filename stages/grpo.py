@@ -13,14 +13,18 @@ from stages.core.format import ResponseFormat
 from stages.core.judges import DIMENSIONS, build_judge
 from stages.core.rewards import build_reward_funcs
 from stages.core.stage import stage_main
-from stages.core.training import fit, load_examples, window_mean, write_series
+from stages.core.training import fit, load_examples, skip, window_mean, write_series
 
 
 def run(cfg) -> dict[str, float]:
+    names = list(cfg.reward.names)
+    series = Path(cfg.paths.plots) / "grpo_rewards.csv"
+    if not cfg.grpo.enabled:
+        return skip("grpo", cfg.paths.sft_model, cfg.paths.grpo_model, series,
+                    ["reward", *(f"reward/{n}" for n in names)])
     from trl import GRPOConfig, GRPOTrainer
 
     fmt = ResponseFormat.from_config(cfg.format)
-    names = list(cfg.reward.names)
     judge = build_judge(cfg.judge, cfg.paths.judge_cache)
     if "rubric" in names and cfg.judge.preflight:
         judge.preflight()  # fail in seconds, not after the first generation step
@@ -38,7 +42,7 @@ def run(cfg) -> dict[str, float]:
     columns = {"reward": "reward", **{f"reward/{n}": f"rewards/{n}/mean" for n in names}}
     if "rubric" in names:
         columns.update({f"judge/{d}": f"judge/{d}" for d in (*DIMENSIONS, "failure_rate")})
-    rows = write_series(Path(cfg.paths.plots) / "grpo_rewards.csv", history, columns)
+    rows = write_series(series, history, columns)
     out = {**metrics, "train/prompts": len(data), **(judge.usage.metrics() if judge.usage.items else {})}
     for name in ("reward", *(f"reward/{n}" for n in names)):
         out[f"{name}_start"] = window_mean(rows, name, first=True)

@@ -4,6 +4,9 @@ partition.method=trace applies the paper's rule to each dialogue's FAIL/PASS/SOL
 partition.method=rollouts re-estimates difficulty for data without traces (the released KardiaBench)
 by sampling completions from a reference policy and scoring them (stages/core/rollouts.py, cached).
 The test examples get the same kind of label, so evaluate can report the hard subset separately.
+partition.method=random / all_sft / all_grpo are the no-curriculum ablations
+(stages/core/curriculum.py); their test examples are labelled by the trace rule, so every ablation
+row reports the same hard subset.
 """
 
 from __future__ import annotations
@@ -13,7 +16,7 @@ import io
 from collections import Counter
 from pathlib import Path
 
-from stages.core.curriculum import difficulty
+from stages.core.curriculum import ABLATIONS, difficulty
 from stages.core.io import read_jsonl, write_jsonl, write_text
 from stages.core.stage import stage_main
 
@@ -58,7 +61,13 @@ def label_by_rollouts(train: list[dict], test: list[dict], cfg) -> tuple[list[di
     return labelled[0], labelled[1], metrics
 
 
-METHODS = {"trace": label_by_trace, "rollouts": label_by_rollouts}
+def label_by_ablation(train: list[dict], test: list[dict], cfg) -> tuple[list[dict], list[dict], dict]:
+    by_dialogue = ABLATIONS[cfg.partition.method](train, cfg.partition, cfg.seed)
+    _, test, _ = label_by_trace([], test, cfg)
+    return [{**ex, "difficulty": by_dialogue[ex["dialogue_id"]]} for ex in train], test, {}
+
+
+METHODS = {"trace": label_by_trace, "rollouts": label_by_rollouts, **dict.fromkeys(ABLATIONS, label_by_ablation)}
 
 
 def run(cfg) -> dict[str, float]:
@@ -66,7 +75,8 @@ def run(cfg) -> dict[str, float]:
     train, test, extra = METHODS[cfg.partition.method](read_jsonl(src / "train.jsonl"), read_jsonl(src / "test.jsonl"), cfg)
     easy = [ex for ex in train if ex["difficulty"] == "easy"]
     hard = [ex for ex in train if ex["difficulty"] == "hard"]
-    if not easy or not hard:
+    # An empty side is fine only where its stage is disabled (the all_sft / all_grpo ablations).
+    if (not easy and cfg.sft.enabled) or (not hard and cfg.grpo.enabled):
         raise RuntimeError(f"partition ({cfg.partition.method}) left {len(easy)} easy and {len(hard)} hard examples: "
                            "adjust partition.max_fail_rate / partition.min_solved_rate (trace) or "
                            "partition.rollouts.resolve_threshold / easy_min_rate / policy (rollouts)")
@@ -81,6 +91,7 @@ def run(cfg) -> dict[str, float]:
         "partition/easy_examples": len(easy), "partition/hard_examples": len(hard),
         "partition/easy_dialogues": len(dialogues["easy"]), "partition/hard_dialogues": len(dialogues["hard"]),
         "partition/hard_fraction": len(hard) / (len(easy) + len(hard)),
+        "partition/hard_dialogue_fraction": len(dialogues["hard"]) / (len(dialogues["easy"]) + len(dialogues["hard"])),
         "partition/test_hard_examples": test_hard, "partition/test_easy_examples": sum(ex["difficulty"] == "easy" for ex in test),
         **extra,
     }

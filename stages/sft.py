@@ -7,10 +7,13 @@ from pathlib import Path
 from omegaconf import OmegaConf
 
 from stages.core.stage import stage_main
-from stages.core.training import fit, load_examples, window_mean, write_series
+from stages.core.training import fit, load_examples, skip, window_mean, write_series
 
 
 def run(cfg) -> dict[str, float]:
+    series = Path(cfg.paths.plots) / "sft_loss.csv"
+    if not cfg.sft.enabled:
+        return skip("sft", cfg.paths.base_model, cfg.paths.sft_model, series, ["loss"])
     from trl import SFTConfig, SFTTrainer
 
     data = load_examples(Path(cfg.paths.partitioned) / "easy.jsonl", cfg.sft.max_examples, ["prompt", "completion"])
@@ -21,7 +24,7 @@ def run(cfg) -> dict[str, float]:
         return SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
 
     history, metrics = fit(cfg, "sft", cfg.paths.base_model, cfg.paths.sft_model, make_trainer)
-    rows = write_series(Path(cfg.paths.plots) / "sft_loss.csv", history, {"loss": "loss"})
+    rows = write_series(series, history, {"loss": "loss"})
     return {
         **metrics,
         "train/examples": len(data),

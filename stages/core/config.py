@@ -133,10 +133,12 @@ class Partition:
     max_fail_rate: float
     min_solved_rate: float
     rollouts: Rollouts
+    easy_fraction: Optional[float]
 
 
 @dataclass
 class Training:
+    enabled: bool
     max_examples: Optional[int]
     trainer: dict[str, Any] = field(default_factory=dict)
 
@@ -252,7 +254,7 @@ DEDUP_POLICIES = ("drop", "keep")
 SYNTH_BACKENDS = ("embedded", "openai")
 HISTORY_MODES = ("full", "response_only")
 MODEL_SOURCES = ("scratch", "hub")
-PARTITION_METHODS = ("trace", "rollouts")
+PARTITION_METHODS = ("trace", "rollouts", "random", "all_sft", "all_grpo")
 REWARD_NAMES = ("format", "emotion", "rubric")
 JUDGE_BACKENDS = ("embedded", "openai", "hf")
 EVAL_MODELS = ("base", "sft", "grpo")
@@ -341,6 +343,14 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
            "must be positive or null")
     for key in ("resolve_threshold", "easy_min_rate"):
         _check(0 <= ro[key] <= 1, source, f"partition.rollouts.{key}", "must be in [0, 1]")
+    fraction = cfg.partition.easy_fraction
+    _check(fraction is None or 0 < fraction < 1, source, "partition.easy_fraction", "must be in (0, 1) or null")
+    _check(cfg.sft.enabled or cfg.grpo.enabled, source, "sft.enabled",
+           "sft and grpo are both disabled: there is nothing to train")
+    # A one-stage split leaves the other stage no data; running it anyway would fail mid-pipeline.
+    for method, stage in (("all_sft", "grpo"), ("all_grpo", "sft")):
+        _check(cfg.partition.method != method or not cfg[stage].enabled, source, f"{stage}.enabled",
+               f"partition.method={method} gives {stage} no data: set {stage}.enabled=false")
 
     for stage in ("sft", "grpo"):
         trainer = cfg[stage].trainer

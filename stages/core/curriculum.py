@@ -30,3 +30,47 @@ def is_easy(trace: list[str], max_fail_rate: float = 0.5, min_solved_rate: float
 
 def difficulty(trace: list[str], max_fail_rate: float = 0.5, min_solved_rate: float = 0.5) -> str:
     return "easy" if is_easy(trace, max_fail_rate, min_solved_rate) else "hard"
+
+
+# --- Curriculum ablations: which dialogues go to SFT (easy) and which to GRPO (hard) -------------
+# Each method maps the training examples to one label per dialogue. The test split is always
+# labelled by the trace rule (`difficulty`), so every ablation row reports the same "hard" subset.
+
+def _by_dialogue(examples: list[dict]) -> list[str]:
+    """Dialogue ids in first-seen order (stable, so a seeded shuffle is reproducible)."""
+    return list(dict.fromkeys(ex["dialogue_id"] for ex in examples))
+
+
+def trace_labels(examples: list[dict], p, seed: int) -> dict[str, str]:
+    """The paper's rule on each dialogue's reviewer trace."""
+    return {ex["dialogue_id"]: difficulty(ex["trace"], p.max_fail_rate, p.min_solved_rate) for ex in examples}
+
+
+def random_labels(examples: list[dict], p, seed: int) -> dict[str, str]:
+    """No curriculum, same proportions: a seeded random split of the dialogues. The easy share is
+    ``p.easy_fraction`` or, when null, the share of dialogues the trace rule makes easy under the
+    same thresholds, so the row changes *which* dialogues each stage sees and not *how many*."""
+    import random
+
+    ids = _by_dialogue(examples)
+    if p.easy_fraction is None:
+        rule = trace_labels(examples, p, seed)
+        fraction = sum(v == "easy" for v in rule.values()) / len(ids)
+    else:
+        fraction = p.easy_fraction
+    random.Random(seed).shuffle(ids)
+    n_easy = round(fraction * len(ids))
+    return {d: "easy" if i < n_easy else "hard" for i, d in enumerate(ids)}
+
+
+def all_sft_labels(examples: list[dict], p, seed: int) -> dict[str, str]:
+    """No curriculum, one stage: every training dialogue is SFT data; GRPO gets none (disabled)."""
+    return dict.fromkeys(_by_dialogue(examples), "easy")
+
+
+def all_grpo_labels(examples: list[dict], p, seed: int) -> dict[str, str]:
+    """No curriculum, one stage: every training dialogue is a GRPO prompt; SFT gets none (disabled)."""
+    return dict.fromkeys(_by_dialogue(examples), "hard")
+
+
+ABLATIONS = {"random": random_labels, "all_sft": all_sft_labels, "all_grpo": all_grpo_labels}

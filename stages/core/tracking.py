@@ -18,6 +18,8 @@ from omegaconf import DictConfig, OmegaConf
 
 from .config import params_hash
 
+PARENT_RUN_ENV = "KARDIA_MLFLOW_PARENT_RUN_ID"
+
 
 def repo_root() -> Path:
     return Path(os.environ.get("DVC_ROOT", ".")).resolve()
@@ -74,6 +76,9 @@ def stage_run(stage: str, cfg: DictConfig, params_file: str | Path) -> Iterator[
         "params_hash": params_hash(cfg),
         "model": cfg.model.name,
     }
+    # A sweep trial (experiments/sweep.py) nests its stages' runs under the trial's own run.
+    if os.environ.get(PARENT_RUN_ENV):
+        tags["mlflow.parentRunId"] = os.environ[PARENT_RUN_ENV]
     with mlflow.start_run(run_name=f"{stage}-{tags['dvc_exp']}", tags=tags) as run:
         # The "cfg." prefix keeps these apart from the Trainer callback's own params (design.md pitfall 9).
         params = flatten(OmegaConf.to_container(cfg, resolve=True), "cfg.")
@@ -99,3 +104,10 @@ def log_artifact(path: str | Path, artifact_path: str | None = None) -> None:
         mlflow.log_artifacts(str(path), artifact_path)
     elif path.exists():
         mlflow.log_artifact(str(path), artifact_path)
+
+
+def set_tags(tags: dict[str, str]) -> None:
+    """Tag the stage's run; nothing without one (``--no-track``)."""
+    mlflow = sys.modules.get("mlflow")
+    if mlflow is not None and mlflow.active_run() is not None:
+        mlflow.set_tags(tags)

@@ -4,6 +4,8 @@ save a plain checkpoint atomically, and turn the trainer's log history into plot
 from __future__ import annotations
 
 import csv
+import logging
+import shutil
 import tempfile
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +22,9 @@ from .modeling import (
     save_checkpoint,
     set_threads,
 )
-from .tracking import log_artifact
+from .tracking import log_artifact, set_tags
+
+log = logging.getLogger("kardia")
 
 
 def load_examples(path: str | Path, max_examples: int | None, columns: list[str]) -> Dataset:
@@ -50,9 +54,22 @@ def fit(cfg, stage: str, init_path: str, out_path: str,
     save_checkpoint(model, tokenizer, out_path)
     delta = torch.linalg.vector_norm(after - before).item()
     return trainer.state.log_history, {
+        "train/enabled": 1.0,
         "train/weight_change": delta / max(torch.linalg.vector_norm(before).item(), 1e-12),
         "train/steps": trainer.state.global_step,
     }
+
+
+def skip(stage: str, init_path: str, out_path: str, series_path: str | Path, columns: list[str]) -> dict[str, float]:
+    """A disabled stage (``<stage>.enabled: false``, the SFT-only / GRPO-only ablations): its input
+    checkpoint becomes its output unchanged, so the DVC graph stays fixed and evaluate still compares
+    base / sft / grpo; the empty loss/reward series keeps the declared plot output in place."""
+    log.warning("stage %s is disabled (%s.enabled=false): copying %s to %s unchanged", stage, stage, init_path, out_path)
+    with atomic_path(out_path, is_dir=True) as tmp:
+        shutil.copytree(init_path, tmp, dirs_exist_ok=True)
+    write_series(series_path, [], dict.fromkeys(columns, ""))
+    set_tags({"skipped": "true", "skipped_reason": f"{stage}.enabled=false: {out_path} is a copy of {init_path}"})
+    return {"train/enabled": 0.0, "train/steps": 0, "train/weight_change": 0.0}
 
 
 def write_series(path: str | Path, history: list[dict], columns: dict[str, str]) -> list[dict]:

@@ -68,6 +68,9 @@ def test_paper_backbones_compose_and_validate(root, tmp_path, model):
     ("synthesize.backend=carrier_pigeon", "synthesize.backend"),
     ("synthesize.max_revisions=-1", "synthesize.max_revisions"),
     ("synthesize.openai.concurrency=0", "synthesize.openai.concurrency"),
+    ("partition.method=shuffle", "partition.method"),
+    ("partition.easy_fraction=1.0", "partition.easy_fraction"),
+    ("sft.enabled=maybe", "sft.enabled"),
 ])
 def test_bad_values_fail_naming_the_key(root, override, key):
     with pytest.raises(ConfigError, match=f"key '{key}'"):
@@ -132,3 +135,11 @@ def test_bad_llm_judge_values_fail_naming_the_key(root, tmp_path, override, key)
     params = _judge_params(root, tmp_path, ["judge=openai", "judge@eval_judge=hf"])
     with pytest.raises(ConfigError, match=f"key '{key}'"):
         load_config(params, overrides=[override])
+@pytest.mark.parametrize("overrides, key", [
+    (["sft.enabled=false", "grpo.enabled=false"], "sft.enabled"),
+    (["partition.method=all_sft"], "grpo.enabled"),
+    (["partition.method=all_grpo"], "sft.enabled"),
+])
+def test_stage_switches_must_fit_the_partition(root, overrides, key):
+    with pytest.raises(ConfigError, match=f"key '{key}'"):
+        load_config(root / "params.yaml", overrides=overrides)

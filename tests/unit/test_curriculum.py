@@ -38,3 +38,43 @@ def test_thresholds_move_the_boundary():
 def test_bad_traces_raise(trace):
     with pytest.raises(ValueError):
         trace_rates(trace)
+
+
+def _examples():
+    """Three examples per dialogue; dialogue i is easy under the trace rule iff i is even."""
+    traces = {True: ["PASS", "SOLVED"], False: ["FAIL", "FAIL", "PASS"]}
+    return [{"dialogue_id": f"d{i}", "trace": traces[i % 2 == 0], "turn": t} for i in range(40) for t in range(3)]
+
+
+def _partition(**kw):
+    from types import SimpleNamespace
+
+    return SimpleNamespace(**{"max_fail_rate": 0.5, "min_solved_rate": 0.5, "easy_fraction": None, **kw})
+
+
+def test_random_split_keeps_the_trace_rules_proportion_but_not_its_choice():
+    from stages.core.curriculum import random_labels, trace_labels
+
+    examples, p = _examples(), _partition()
+    rule, rand = trace_labels(examples, p, 0), random_labels(examples, p, seed=7)
+    assert set(rand) == set(rule)
+    assert sum(v == "easy" for v in rand.values()) == sum(v == "easy" for v in rule.values()) == 20
+    assert rand != rule
+    assert random_labels(examples, p, seed=7) == rand, "seeded: the same seed gives the same split"
+    assert random_labels(examples, p, seed=8) != rand
+
+
+def test_random_split_takes_a_configured_fraction():
+    from stages.core.curriculum import random_labels
+
+    labels = random_labels(_examples(), _partition(easy_fraction=0.25), seed=1)
+    assert sum(v == "easy" for v in labels.values()) == 10
+
+
+def test_one_stage_splits_send_everything_one_way():
+    from stages.core.curriculum import ABLATIONS as METHODS
+
+    examples = _examples()
+    assert set(METHODS["all_sft"](examples, _partition(), 0).values()) == {"easy"}
+    assert set(METHODS["all_grpo"](examples, _partition(), 0).values()) == {"hard"}
+    assert len(METHODS["all_sft"](examples, _partition(), 0)) == 40

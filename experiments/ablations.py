@@ -1,0 +1,184 @@
+"""Run a whole ablation table with one command and render it as Markdown.
+
+    python -m experiments.ablations reward_components            # queue, run (-j from the table), wait, render
+    python -m experiments.ablations reward_components --dry-run  # print the dvc commands only
+    python -m experiments.ablations reward_components --render-only
+
+Tables live in experiments/tables.yaml: rows are conf/experiment files, each run once per seed as the
+DVC experiment <table>-<row>-s<seed> (`dvc exp run --queue -S experiment=<row> -S seed=<seed>`),
+then `dvc queue start -j N`. Every queue worker logs to one MLflow store, created here before the
+workers start, at an absolute URI. Rows already run are not queued again (--rerun to force). Cells
+are mean ± sample std over the seeds found in `dvc exp show --json`.
+"""
+
+from __future__ import annotations
+
+import argparse
+import re
+import statistics
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from experiments.dvcexp import (
+    ROOT,
+    ExperimentConfigError,
+    dvc,
+    exp_show,
+    load_yaml,
+    require,
+    set_args,
+    shared_mlflow_store,
+    tool_env,
+)
+
+TABLES = ROOT / "experiments" / "tables.yaml"
+
+
+@dataclass
+class Table:
+    name: str
+    experiments: list[str]
+    metrics: list[str]
+    seeds: list[int]
+    jobs: int
+    overrides: list[str] = field(default_factory=list)
+
+    def exp_name(self, experiment: str, seed: int) -> str:
+        return f"{self.name}-{experiment}-s{seed}"
+
+    def runs(self) -> list[tuple[str, int, str]]:
+        return [(e, s, self.exp_name(e, s)) for e in self.experiments for s in self.seeds]
+
+
+def load_table(name: str, path: Path = TABLES, conf: Path = ROOT / "conf") -> Table:
+    raw = load_yaml(path)
+    defaults = raw.get("defaults") or {}
+    tables = require(raw, "tables", dict, path)
+    if name not in tables:
+        raise ExperimentConfigError(f"{path}: no table {name!r}; tables: {sorted(tables)}")
+    spec = {**defaults, **(tables[name] or {})}
+    source = f"{path}: tables.{name}"
+    table = Table(name=name, experiments=require(spec, "experiments", list, source),
+                  metrics=require(spec, "metrics", list, source), seeds=require(spec, "seeds", list, source),
+                  jobs=require(spec, "jobs", int, source), overrides=[str(o) for o in spec.get("overrides") or []])
+    missing = [e for e in table.experiments if not (conf / "experiment" / f"{e}.yaml").exists()]
+    if missing:
+        raise ExperimentConfigError(f"{source}: key 'experiments': no conf/experiment file for {missing}")
+    if not table.seeds or not all(isinstance(s, int) for s in table.seeds):
+        raise ExperimentConfigError(f"{source}: key 'seeds' must be a non-empty list of integers")
+    return table
+
+
+def queue_commands(table: Table, skip: set[str] = frozenset()) -> list[list[str]]:
+    """The `dvc exp run --queue` argument lists of the rows not yet run."""
+    return [["exp", "run", "--queue", "-n", name, *set_args([f"experiment={exp}", f"seed={seed}", *table.overrides])]
+            for exp, seed, name in table.runs() if name not in skip]
+
+
+def queue_status(root: Path) -> dict[str, str]:
+    """name -> Queued / Running / Failed / Success, from `dvc queue status`."""
+    out = dvc(["queue", "status"], cwd=root).stdout
+    status = {}
+    for line in out.splitlines()[1:]:
+        parts = line.split()
+        if len(parts) >= 4 and parts[-1] in ("Queued", "Running", "Failed", "Success"):
+            status[parts[1]] = parts[-1]
+    return status
+
+
+def wait(root: Path, names: list[str], poll_s: float, timeout_s: float | None) -> dict[str, str]:
+    from tqdm import tqdm
+
+    start = time.monotonic()
+    with tqdm(total=len(names), desc="queued experiments", unit="exp") as bar:
+        while True:
+            status = queue_status(root)
+            done = [n for n in names if status.get(n) in ("Success", "Failed")]
+            bar.n = len(done)
+            bar.refresh()
+            if len(done) == len(names) or not any(status.get(n) in ("Queued", "Running") for n in names):
+                return {n: status.get(n, "unknown") for n in names}
+            if timeout_s is not None and time.monotonic() - start > timeout_s:
+                raise TimeoutError(f"queue not done after {timeout_s:.0f} s: {status}")
+            time.sleep(poll_s)
+
+
+def fmt(values: list[float]) -> str:
+    if not values:
+        return "–"
+    if len(values) == 1:
+        return f"{values[0]:.3f}"
+    return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
+
+
+def render(table: Table, exps) -> str:
+    """Markdown: one row per experiment, mean ± std over the seeds that ran (n shown)."""
+    pattern = re.compile(rf"^{re.escape(table.name)}-(?P<exp>.+)-s(?P<seed>\d+)$")
+    found: dict[str, dict[int, dict[str, float]]] = {}
+    for e in exps:
+        m = pattern.match(e.name or "")
+        if m and m["exp"] in table.experiments and int(m["seed"]) in table.seeds:
+            found.setdefault(m["exp"], {})[int(m["seed"])] = e.metrics  # newest first: keep the first
+    lines = [f"| experiment | n | {' | '.join(table.metrics)} |", "|---|---:|" + "---:|" * len(table.metrics)]
+    for exp in table.experiments:
+        runs = found.get(exp, {})
+        cells = [fmt([float(r[m]) for r in runs.values() if m in r]) for m in table.metrics]
+        lines.append(f"| {exp} | {len(runs)} | {' | '.join(cells)} |")
+    return "\n".join(lines) + f"\n\nmean ± sample std over seeds {table.seeds}; n = seeds found.\n"
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m experiments.ablations", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("table", help="a table of experiments/tables.yaml, e.g. reward_components")
+    parser.add_argument("--tables", type=Path, default=TABLES, help="tables file (default: experiments/tables.yaml)")
+    parser.add_argument("-j", "--jobs", type=int, help="queue workers (default: the table's jobs)")
+    parser.add_argument("--dry-run", action="store_true", help="print the dvc commands; run nothing")
+    parser.add_argument("--render-only", action="store_true", help="render from existing experiments; run nothing")
+    parser.add_argument("--rerun", action="store_true", help="queue rows that already have an experiment too")
+    parser.add_argument("--output", type=Path, help="also write the Markdown table here")
+    parser.add_argument("--poll", type=float, default=10.0, help="seconds between queue polls (default 10)")
+    parser.add_argument("--timeout", type=float, help="give up waiting after this many seconds")
+    args = parser.parse_args(argv)
+    root = ROOT
+    try:
+        table = load_table(args.table, args.tables)
+    except ExperimentConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    jobs = args.jobs or table.jobs
+
+    if not args.render_only:
+        existing = set() if args.rerun or args.dry_run else {e.name for e in exp_show(root) if e.name}
+        commands = queue_commands(table, existing)
+        if args.dry_run:
+            for c in [*commands, ["queue", "start", "-j", str(jobs)]]:
+                print("dvc " + " ".join(f"'{a}'" if "=" in a else a for a in c))
+            return 0
+        uri, _ = shared_mlflow_store(root)  # created once, before any worker
+        env = tool_env({"MLFLOW_TRACKING_URI": uri})
+        print(f"{table.name}: {len(commands)} to run, {len(table.runs()) - len(commands)} already done; "
+              f"MLflow store {uri}", file=sys.stderr)
+        for c in commands:
+            dvc(c, cwd=root, env=env)
+        if commands:
+            dvc(["queue", "start", "-j", str(jobs)], cwd=root, env=env)
+            status = wait(root, [c[c.index("-n") + 1] for c in commands], args.poll, args.timeout)
+            failed = sorted(n for n, s in status.items() if s != "Success")
+            if failed:
+                print(f"warning: {len(failed)} experiment(s) did not succeed: {failed}; "
+                      "see `dvc queue logs <name>`", file=sys.stderr)
+
+    markdown = f"### {table.name}\n\n" + render(table, exp_show(root))
+    print(markdown)
+    if args.output:
+        from stages.core.io import write_text
+
+        write_text(args.output, markdown)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

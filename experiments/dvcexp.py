@@ -1,0 +1,117 @@
+"""What the experiment drivers share: run `dvc` commands, read `dvc exp show --json`, load their
+YAML configs with errors that name the file and key, and point every process at one MLflow store."""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import shlex
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+class ExperimentConfigError(ValueError):
+    """A sweep/table/regression config that cannot work; the message names the file and key."""
+
+
+def load_yaml(path: str | Path) -> dict:
+    path = Path(path)
+    if not path.exists():
+        raise ExperimentConfigError(f"{path}: file not found")
+    data = yaml.safe_load(path.read_text())
+    if not isinstance(data, dict):
+        raise ExperimentConfigError(f"{path}: expected a mapping at the top level")
+    return data
+
+
+def require(cfg: dict, key: str, kind: type | tuple[type, ...], source: str | Path) -> Any:
+    """``cfg[key]`` checked for presence and type; ``key`` may be dotted (``a.b``)."""
+    node: Any = cfg
+    for part in key.split("."):
+        if not isinstance(node, dict) or part not in node:
+            raise ExperimentConfigError(f"{source}: key '{key}' is missing")
+        node = node[part]
+    if not isinstance(node, kind):
+        names = kind.__name__ if isinstance(kind, type) else " or ".join(k.__name__ for k in kind)
+        raise ExperimentConfigError(f"{source}: key '{key}' must be {names}, got {node!r}")
+    return node
+
+
+def tool_env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    """Environment for dvc and the stages: this interpreter's bin first, quiet telemetry, one MLflow store."""
+    env = {**os.environ, "DVC_NO_ANALYTICS": "1", "MLFLOW_DISABLE_TELEMETRY": "true",
+           "HF_HUB_OFFLINE": "1", "HF_HUB_DISABLE_TELEMETRY": "1"}
+    env["PATH"] = f"{Path(sys.executable).parent}{os.pathsep}{env.get('PATH', '')}"
+    return {**env, **(extra or {})}
+
+
+def dvc(args: list[str], cwd: Path, env: dict[str, str] | None = None, capture: bool = True,
+        check: bool = True) -> subprocess.CompletedProcess:
+    """Run ``dvc <args>``; on failure raise with the command and its output's tail."""
+    proc = subprocess.run(["dvc", *args], cwd=cwd, env=env or tool_env(), text=True,
+                          capture_output=capture, check=False)
+    if check and proc.returncode != 0:
+        tail = ((proc.stdout or "") + (proc.stderr or ""))[-3000:]
+        raise RuntimeError(f"`dvc {shlex.join(args)}` exited {proc.returncode}:\n{tail}")
+    return proc
+
+
+def set_args(overrides: list[str]) -> list[str]:
+    """Hydra overrides as repeated ``-S`` arguments."""
+    return [a for o in overrides for a in ("-S", o)]
+
+
+def shared_mlflow_store(root: Path) -> tuple[str, str]:
+    """The absolute MLflow URI every process of a sweep or table uses (MLFLOW_TRACKING_URI wins),
+    and the experiment name. The sqlite schema and the experiment are created here, once, before any
+    worker starts: parallel first connections race on MLflow's migrations (design.md pitfall 5)."""
+    import mlflow
+
+    from stages.core.config import load_config
+    from stages.core.tracking import use_experiment
+
+    cfg = load_config(root / "params.yaml")
+    uri = os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{(root / cfg.paths.mlflow_db).resolve()}"
+    mlflow.set_tracking_uri(uri)
+    with contextlib.chdir(root):  # artifacts go beside the store, resolved from the repository root
+        use_experiment(cfg.tracking.experiment_name)
+    return uri, cfg.tracking.experiment_name
+
+
+@dataclass
+class Exp:
+    """One experiment row of `dvc exp show --json`: name, commit, params.yaml and all metrics."""
+    name: str | None
+    rev: str
+    params: dict
+    metrics: dict[str, float]
+
+
+def _exp(entry: dict) -> Exp:
+    data = entry.get("data") or {}
+    params = ((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}
+    metrics: dict[str, float] = {}
+    for file in (data.get("metrics") or {}).values():
+        metrics.update(file.get("data") or {})
+    return Exp(name=entry.get("name") or data.get("name"), rev=entry.get("rev") or data.get("rev", ""),
+               params=params, metrics=metrics)
+
+
+def exp_show(root: Path) -> list[Exp]:
+    """Every experiment DVC knows in ``root`` (all baselines and branches), workspace excluded."""
+    out = json.loads(dvc(["exp", "show", "--json", "--all-commits"], cwd=root).stdout or "[]")
+    exps = []
+    for baseline in out:
+        for group in baseline.get("experiments") or []:
+            for rev in group.get("revs") or []:
+                exps.append(_exp(rev))
+    return exps
+

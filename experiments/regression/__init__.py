@@ -1,0 +1,1 @@
+"""CI regression check (see check.py): baseline.json + tolerances.yaml."""

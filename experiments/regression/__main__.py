@@ -1,0 +1,5 @@
+"""python -m experiments.regression: see check.py."""
+
+from experiments.regression.check import main
+
+raise SystemExit(main())

@@ -1,0 +1,130 @@
+"""CI regression check: compare metrics/<stage>.json with a committed baseline under stated tolerances.
+
+    python -m experiments.regression            # after `dvc repro`; exit 1 on a regression or a missing metric
+    python -m experiments.regression --update   # accept the current metrics as the new baseline
+
+Rules (expect higher / lower / equal, absolute tol) live in experiments/regression/tolerances.yaml,
+the values in experiments/regression/baseline.json. Prints a diff table either way.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from experiments.dvcexp import ROOT, ExperimentConfigError, load_yaml, require
+
+HERE = Path(__file__).resolve().parent
+EXPECTS = ("higher", "lower", "equal")
+
+
+@dataclass
+class Check:
+    stage: str
+    metric: str
+    expect: str
+    tol: float
+
+    def status(self, baseline: float, current: float | None) -> str:
+        if current is None:
+            return "MISSING"
+        delta = current - baseline
+        if self.expect == "equal":
+            return "ok" if abs(delta) <= self.tol else "REGRESSED"
+        sign = 1 if self.expect == "higher" else -1
+        if sign * delta < -self.tol:
+            return "REGRESSED"
+        return "better" if sign * delta > self.tol else "ok"
+
+
+def load_checks(path: Path) -> list[Check]:
+    raw = require(load_yaml(path), "checks", dict, path)
+    checks = []
+    for stage, metrics in raw.items():
+        for metric, rule in (metrics or {}).items():
+            key = f"checks.{stage}.{metric}"
+            expect = (rule or {}).get("expect")
+            if expect not in EXPECTS:
+                raise ExperimentConfigError(f"{path}: key '{key}.expect': {expect!r} is not one of {EXPECTS}")
+            tol = (rule or {}).get("tol", 0.0)
+            if not isinstance(tol, (int, float)) or tol < 0:
+                raise ExperimentConfigError(f"{path}: key '{key}.tol': must be a number >= 0, got {tol!r}")
+            checks.append(Check(stage, metric, expect, float(tol)))
+    return checks
+
+
+def read_stage_metrics(metrics_dir: Path, stages: set[str]) -> dict[str, dict[str, float]]:
+    out = {}
+    for stage in stages:
+        path = metrics_dir / f"{stage}.json"
+        out[stage] = json.loads(path.read_text()) if path.exists() else {}
+    return out
+
+
+def compare(checks: list[Check], baseline: dict, current: dict) -> list[dict]:
+    rows = []
+    for c in checks:
+        if c.metric not in baseline.get(c.stage, {}):
+            raise ExperimentConfigError(f"baseline has no {c.stage}/{c.metric}: run with --update after a reviewed run")
+        base = float(baseline[c.stage][c.metric])
+        value = current.get(c.stage, {}).get(c.metric)
+        value = None if value is None else float(value)
+        rows.append({"stage": c.stage, "metric": c.metric, "baseline": base, "current": value,
+                     "delta": None if value is None else value - base,
+                     "rule": f"{c.expect}" + (f" ±{c.tol:g}" if c.tol else ""), "status": c.status(base, value)})
+    return rows
+
+
+def table(rows: list[dict]) -> str:
+    def num(v):
+        return "–" if v is None else f"{v:.6g}"
+
+    lines = ["| stage | metric | baseline | current | Δ | rule | status |", "|---|---|---:|---:|---:|---|---|"]
+    for r in rows:
+        delta = "–" if r["delta"] is None else f"{r['delta']:+.4g}"
+        lines.append(f"| {r['stage']} | {r['metric']} | {num(r['baseline'])} | {num(r['current'])} | {delta} "
+                     f"| {r['rule']} | {r['status']} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m experiments.regression", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--metrics-dir", type=Path, help="where <stage>.json are (default: paths.metrics of params.yaml)")
+    parser.add_argument("--baseline", type=Path, default=HERE / "baseline.json")
+    parser.add_argument("--tolerances", type=Path, default=HERE / "tolerances.yaml")
+    parser.add_argument("--update", action="store_true", help="write the current metrics as the baseline")
+    args = parser.parse_args(argv)
+    if args.metrics_dir is None:
+        from stages.core.config import load_config
+
+        args.metrics_dir = ROOT / load_config(ROOT / "params.yaml").paths.metrics
+    try:
+        checks = load_checks(args.tolerances)
+        current = read_stage_metrics(args.metrics_dir, {c.stage for c in checks})
+        if args.update:
+            missing = [f"{c.stage}/{c.metric}" for c in checks if c.metric not in current[c.stage]]
+            if missing:
+                raise ExperimentConfigError(f"{args.metrics_dir}: no {missing}: run the pipeline first")
+            from stages.core.io import write_json
+
+            write_json(args.baseline, {s: {c.metric: current[s][c.metric] for c in checks if c.stage == s}
+                                       for s in sorted({c.stage for c in checks})})
+            print(f"wrote {args.baseline} from {args.metrics_dir}")
+            return 0
+        rows = compare(checks, json.loads(args.baseline.read_text()), current)
+    except (ExperimentConfigError, FileNotFoundError, json.JSONDecodeError) as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    print(table(rows))
+    bad = [r for r in rows if r["status"] in ("REGRESSED", "MISSING")]
+    if bad:
+        print(f"\nregression: {len(bad)} of {len(rows)} checks failed: "
+              + ", ".join(f"{r['stage']}/{r['metric']} ({r['status']})" for r in bad), file=sys.stderr)
+        return 1
+    print(f"\nno regression: {len(rows)} checks within tolerance of {args.baseline.name}")
+    return 0
+

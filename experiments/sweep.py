@@ -1,0 +1,530 @@
+"""Optuna sweep over the pipeline: every trial is one named DVC experiment.
+
+    python -m experiments.sweep experiments/sweeps/lambda_thresholds.yaml
+
+Ask/tell: the sampler proposes λ on the simplex, thresholds and learning rates from the sweep file's
+`space`; the trial runs `dvc exp run -n <study>-<number> -S …` in this repository; its
+metrics/evaluate.json gives the objective(s) and the constraint values (format compliance, judge
+coverage). Storage is sqlite (optuna.db at the repository root) or an RDB URL; a study is resumed
+by running the same command again: completed trials are kept, a trial whose process died (killed
+mid-run) is marked FAIL and queued again with the same parameters. MLflow: one parent run per
+study, one child run per trial (tagged with its DVC experiment), the stages' runs nested under it.
+Outputs in sweeps/<study>/: best.json, trials.csv, importance.png, and pareto.{json,png} for a
+multi-objective study.
+"""
+
+from __future__ import annotations
+
+import argparse
+import csv
+import json
+import math
+import os
+import socket
+import subprocess
+import sys
+import time
+import warnings
+from dataclasses import dataclass
+from pathlib import Path
+
+from experiments.dvcexp import (
+    ROOT,
+    ExperimentConfigError,
+    load_yaml,
+    require,
+    set_args,
+    shared_mlflow_store,
+    tool_env,
+)
+
+SPACE_TYPES = ("simplex", "float", "categorical")
+DIRECTIONS = ("maximize", "minimize")
+OUT_DIR = "sweeps"          # sweeps/<study>/: reports and per-trial logs (gitignored)
+DEFAULT_DB = "optuna.db"    # at the repository root (gitignored)
+
+
+@dataclass
+class Objective:
+    metric: str
+    direction: str
+
+
+@dataclass
+class Constraint:
+    metric: str
+    min: float | None = None
+    max: float | None = None
+
+    def violation(self, value: float) -> float:
+        """Optuna's convention: <= 0 is feasible."""
+        return max((self.min - value) if self.min is not None else -math.inf,
+                   (value - self.max) if self.max is not None else -math.inf)
+
+
+@dataclass
+class SweepConfig:
+    study: str
+    seed: int
+    n_trials: int
+    n_startup_trials: int
+    storage: str | None
+    objectives: list[Objective]
+    constraints: list[Constraint]
+    space: dict[str, dict]
+    overrides: list[str]
+
+
+def load_sweep(path: str | Path) -> SweepConfig:
+    """Read and check a sweep file; every error names the file and the key."""
+    raw = load_yaml(path)
+    study = require(raw, "study", str, path)
+    objectives = []
+    for i, o in enumerate(require(raw, "objectives", list, path)):
+        metric, direction = require(o, "metric", str, f"{path}: objectives[{i}]"), o.get("direction", "maximize")
+        if direction not in DIRECTIONS:
+            raise ExperimentConfigError(f"{path}: key 'objectives[{i}].direction': {direction!r} is not one of {DIRECTIONS}")
+        objectives.append(Objective(metric, direction))
+    if not objectives:
+        raise ExperimentConfigError(f"{path}: key 'objectives' needs at least one metric")
+    constraints = []
+    for i, c in enumerate(raw.get("constraints") or []):
+        metric = require(c, "metric", str, f"{path}: constraints[{i}]")
+        if c.get("min") is None and c.get("max") is None:
+            raise ExperimentConfigError(f"{path}: key 'constraints[{i}]' needs min or max")
+        constraints.append(Constraint(metric, c.get("min"), c.get("max")))
+    space = require(raw, "space", dict, path)
+    for key, spec in space.items():
+        kind = spec.get("type") if isinstance(spec, dict) else None
+        if kind not in SPACE_TYPES:
+            raise ExperimentConfigError(f"{path}: key 'space.{key}.type': {kind!r} is not one of {SPACE_TYPES}")
+        low, high = (spec.get("low"), spec.get("high")) if kind == "float" else (0, 1)
+        if not (isinstance(low, (int, float)) and isinstance(high, (int, float)) and low < high
+                and (low > 0 or not spec.get("log"))):
+            raise ExperimentConfigError(f"{path}: key 'space.{key}': needs low < high (and low > 0 with log)")
+        if kind == "categorical" and not spec.get("choices"):
+            raise ExperimentConfigError(f"{path}: key 'space.{key}.choices' must be a non-empty list")
+    n_trials = require(raw, "n_trials", int, path)
+    if n_trials < 1:
+        raise ExperimentConfigError(f"{path}: key 'n_trials' must be positive")
+    return SweepConfig(study=study, seed=int(raw.get("seed", 0)), n_trials=n_trials,
+                       n_startup_trials=int(raw.get("n_startup_trials", 10)), storage=raw.get("storage"),
+                       objectives=objectives, constraints=constraints, space=space,
+                       overrides=[str(o) for o in raw.get("overrides") or []])
+
+
+# --- sampling -----------------------------------------------------------------------------------
+
+def simplex(raw: list[float]) -> list[float]:
+    """Uniforms in (0, 1] -> a point on the simplex: normalised exponentials (-log u), which for
+    independent uniforms is Dirichlet(1, ..., 1), i.e. uniform over the simplex. Only ratios of λ
+    matter to group-normalised GRPO advantages, so one point per ray is all a sweep needs."""
+    e = [-math.log(u) for u in raw]
+    total = sum(e)
+    if total <= 0:  # every u == 1: the centre is the only sensible point
+        return [1 / len(raw)] * len(raw)
+    return [x / total for x in e]
+
+
+def sample(trial, space: dict[str, dict], reward_names: list[str]) -> tuple[list[str], dict[str, float]]:
+    """Ask ``trial`` for every key of ``space``; return the -S overrides and the values actually used."""
+    overrides, used = [], {}
+    for key, spec in space.items():
+        if spec["type"] == "simplex":
+            raw = [trial.suggest_float(f"{key}.{name}", 1e-6, 1.0) for name in reward_names]
+            weights = [round(w, 4) for w in simplex(raw)]
+            overrides.append(f"{key}=[{','.join(repr(w) for w in weights)}]")
+            used.update({f"lambda/{name}": w for name, w in zip(reward_names, weights, strict=True)})
+        elif spec["type"] == "float":
+            value = float(f"{trial.suggest_float(key, spec['low'], spec['high'], log=bool(spec.get('log'))):.4g}")
+            overrides.append(f"{key}={value!r}")
+            used[key] = value
+        else:
+            value = trial.suggest_categorical(key, list(spec["choices"]))
+            overrides.append(f"{key}={value}")
+            used[key] = value
+    return overrides, used
+
+
+def read_metrics(path: Path, keys: list[str]) -> dict[str, float]:
+    if not path.exists():
+        raise RuntimeError(f"{path} was not written: the trial's evaluate stage did not run")
+    metrics = json.loads(path.read_text())
+    missing = [k for k in keys if k not in metrics]
+    if missing:
+        raise RuntimeError(f"{path}: no metric {missing}; known: {sorted(metrics)[:12]} ...")
+    return {k: float(metrics[k]) for k in keys}
+
+
+def constraint_values(metrics: dict[str, float], constraints: list[Constraint]) -> dict[str, float]:
+    """Each constraint's violation, keyed by metric; <= 0 is feasible."""
+    return {c.metric: c.violation(metrics[c.metric]) for c in constraints}
+
+
+def feasible(trial) -> bool:
+    return all(v <= 0 for v in trial.constraints.values())
+
+
+# --- resume bookkeeping -------------------------------------------------------------------------
+
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:
+        return True
+    return True
+
+
+def recover_interrupted(study, host: str, all_hosts: bool = False) -> list[int]:
+    """Trials left RUNNING by a dead sweep process (killed mid-trial) become FAIL, marked
+    ``interrupted``, and are queued again with the same parameters. A RUNNING trial whose process is
+    alive, or that belongs to another machine sharing the RDB, is left alone (``all_hosts`` claims
+    those too, for when a machine died)."""
+    from optuna.trial import TrialState
+
+    recovered = []
+    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
+        mine = t.user_attrs.get("host") == host
+        if (mine and not pid_alive(t.user_attrs.get("pid"))) or (all_hosts and not mine):
+            study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
+            study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
+            study.enqueue_trial(t.params, user_attrs={"requeued_from": t.number})
+            recovered.append(t.number)
+    return recovered
+
+
+def finished(study) -> list:
+    """Trials that count toward n_trials: completed ones and genuine failures, not interrupted ones."""
+    from optuna.trial import TrialState
+
+    return [t for t in study.get_trials(deepcopy=False)
+            if t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and not t.user_attrs.get("interrupted"))]
+
+
+def storage_url(cfg: SweepConfig, override: str | None, root: Path) -> str:
+    return override or cfg.storage or f"sqlite:///{(root / DEFAULT_DB).resolve()}"
+
+
+def make_study(cfg: SweepConfig, storage: str | None):
+    import optuna
+
+    # A resumed study must not replay the sampler's stream from the start (its first proposals would
+    # repeat trials already run): seed it with the sweep seed plus the number of trials so far, which
+    # is still deterministic for a given history.
+    try:
+        so_far = len(optuna.load_study(study_name=cfg.study, storage=storage).trials) if storage else 0
+    except KeyError:  # a new study
+        so_far = 0
+    # Constraints reach the sampler through trial.set_constraint (Optuna 5; constraints_func is deprecated).
+    sampler = optuna.samplers.TPESampler(seed=cfg.seed + so_far, n_startup_trials=cfg.n_startup_trials,
+                                         multivariate=True)
+    return optuna.create_study(study_name=cfg.study, storage=storage, sampler=sampler, load_if_exists=True,
+                               directions=[o.direction for o in cfg.objectives])
+
+
+# --- MLflow -------------------------------------------------------------------------------------
+
+class Tracker:
+    """The study's parent run and one child run per trial, through MlflowClient (explicit run ids:
+    the stages of a trial, in other processes, nest under the child through an environment variable)."""
+
+    def __init__(self, root: Path, study, cfg: SweepConfig):
+        from mlflow.exceptions import MlflowException
+        from mlflow.tracking import MlflowClient
+
+        self.uri, experiment = shared_mlflow_store(root)
+        self.client = MlflowClient(self.uri)
+        self.experiment_id = self.client.get_experiment_by_name(experiment).experiment_id
+        run_id = study.user_attrs.get("mlflow_parent_run_id")
+        try:
+            parent = self.client.get_run(run_id) if run_id else None
+        except MlflowException:  # the run is not in this store (a new MLflow store): start a new parent run
+            parent = None
+        if parent is None:
+            parent = self.client.create_run(self.experiment_id, run_name=f"sweep-{cfg.study}",
+                                            tags={"kind": "sweep", "optuna_study": cfg.study})
+            study.set_user_attr("mlflow_parent_run_id", parent.info.run_id)
+            self.client.log_batch(parent.info.run_id, params=_params({
+                "objectives": ",".join(f"{o.metric}:{o.direction}" for o in cfg.objectives),
+                "constraints": ",".join(f"{c.metric}[{c.min},{c.max}]" for c in cfg.constraints),
+                "overrides": " ".join(cfg.overrides), "sampler_seed": cfg.seed}))
+        self.parent_id = parent.info.run_id
+
+    def start_trial(self, trial, name: str, used: dict) -> str:
+        run = self.client.create_run(self.experiment_id, run_name=name, tags={
+            "mlflow.parentRunId": self.parent_id, "kind": "sweep-trial", "dvc_exp": name,
+            "optuna_study": trial.study.study_name, "optuna_trial": str(trial.number)})
+        self.client.log_batch(run.info.run_id, params=_params({**trial.params, **used}))
+        return run.info.run_id
+
+    def end_trial(self, run_id: str, metrics: dict[str, float], status: str) -> None:
+        from mlflow.entities import Metric
+
+        now = int(time.time() * 1000)
+        self.client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
+        self.client.set_terminated(run_id, status)
+
+    def kill_trial(self, run_id: str) -> None:
+        """Mark an interrupted trial's run, and the stage run that died with it, KILLED."""
+        nested = self.client.search_runs([self.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'")
+        for run in nested:
+            if run.info.status == "RUNNING":
+                self.client.set_terminated(run.info.run_id, "KILLED")
+        self.client.set_terminated(run_id, "KILLED")
+
+    def finish(self, metrics: dict[str, float], artifacts: list[Path]) -> None:
+        from mlflow.entities import Metric
+
+        self.client.log_batch(self.parent_id, metrics=[Metric(k, v, 0, 0) for k, v in metrics.items()])
+        for path in artifacts:
+            if path.exists():
+                self.client.log_artifact(self.parent_id, str(path))
+        self.client.set_terminated(self.parent_id, "FINISHED")
+
+
+def _params(d: dict) -> list:
+    from mlflow.entities import Param
+
+    return [Param(str(k), str(v)[:6000]) for k, v in d.items()]
+
+
+# --- one trial ------------------------------------------------------------------------------------
+
+def run_trial(study, cfg: SweepConfig, tracker: Tracker, root: Path, reward_names: list[str],
+              out: Path) -> str:
+    """Ask, run the DVC experiment, tell. Returns the trial's final state name."""
+    from optuna.trial import TrialState
+
+    trial = study.ask()
+    trial.set_user_attr("host", socket.gethostname())
+    trial.set_user_attr("pid", os.getpid())
+    overrides, used = sample(trial, cfg.space, reward_names)
+    name = f"{cfg.study}-{trial.number}"
+    trial.set_user_attr("dvc_exp", name)
+    trial.set_user_attr("used", used)
+    run_id = tracker.start_trial(trial, name, used)
+    trial.set_user_attr("mlflow_run_id", run_id)
+    env = tool_env({"MLFLOW_TRACKING_URI": tracker.uri, "KARDIA_MLFLOW_PARENT_RUN_ID": run_id})
+    log_path = out / f"trial-{trial.number}.log"
+    with log_path.open("w") as log:
+        print(f"[trial {trial.number}] dvc exp run -n {name} {' '.join(set_args(overrides))}", file=log, flush=True)
+        rc = subprocess.run(["dvc", "exp", "run", "-n", name, *set_args(cfg.overrides + overrides)], cwd=root,
+                            env=env, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+    keys = [o.metric for o in cfg.objectives] + [c.metric for c in cfg.constraints]
+    try:
+        if rc != 0:
+            raise RuntimeError(f"dvc exp run exited {rc}; see {log_path}")
+        metrics = read_metrics(root / "metrics" / "evaluate.json", keys)
+    except RuntimeError as e:
+        trial.set_user_attr("error", str(e))
+        study.tell(trial, state=TrialState.FAIL)
+        tracker.end_trial(run_id, {}, "FAILED")
+        print(f"[trial {trial.number}] FAILED: {e}", file=sys.stderr)
+        return "FAIL"
+    violations = constraint_values(metrics, cfg.constraints)
+    for metric, violation in violations.items():
+        trial.set_constraint(metric, violation)
+    trial.set_user_attr("metrics", metrics)
+    study.tell(trial, [metrics[o.metric] for o in cfg.objectives])
+    tracker.end_trial(run_id, {**metrics, "feasible": float(all(v <= 0 for v in violations.values()))}, "FINISHED")
+    return "COMPLETE"
+
+
+# --- outputs ------------------------------------------------------------------------------------
+
+def dominates(a: list[float], b: list[float], objectives: list[Objective]) -> bool:
+    sign = [1 if o.direction == "maximize" else -1 for o in objectives]
+    better_or_equal = all(s * x >= s * y for s, x, y in zip(sign, a, b, strict=True))
+    return better_or_equal and any(s * x > s * y for s, x, y in zip(sign, a, b, strict=True))
+
+
+def pareto_front(trials: list, objectives: list[Objective]) -> list:
+    return [t for t in trials if not any(dominates(o.values, t.values, objectives) for o in trials if o is not t)]
+
+
+def best_trials(study, cfg: SweepConfig) -> list:
+    """Feasible completed trials: the single best one, or the Pareto front."""
+    from optuna.trial import TrialState
+
+    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if feasible(t)]
+    if not done:
+        return []
+    if len(cfg.objectives) == 1:
+        pick = max if cfg.objectives[0].direction == "maximize" else min
+        return [pick(done, key=lambda t: t.values[0])]
+    return sorted(pareto_front(done, cfg.objectives), key=lambda t: t.number)
+
+
+def describe(t, cfg: SweepConfig) -> dict:
+    return {"trial": t.number, "dvc_exp": t.user_attrs.get("dvc_exp"), "params": t.user_attrs.get("used", {}),
+            "values": dict(zip((o.metric for o in cfg.objectives), t.values, strict=True)),
+            "metrics": t.user_attrs.get("metrics", {})}
+
+
+def importance_plot(study, cfg: SweepConfig, path: Path) -> dict[str, float] | None:
+    """Importance of each sampled parameter for the first objective (Optuna's default evaluator), as a bar chart."""
+    import optuna
+    from optuna.trial import TrialState
+
+    if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < 2:
+        return None
+    # Optuna 5's default evaluator (PED-ANOVA) explains what reaches *low* target values: negate a maximised one.
+    sign = -1.0 if cfg.objectives[0].direction == "maximize" else 1.0
+    with warnings.catch_warnings():  # its "computes importances for low target" notice: handled by `sign`
+        warnings.simplefilter("ignore", UserWarning)
+        importances = optuna.importance.get_param_importances(study, target=lambda t: sign * t.values[0])
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    names = list(importances)[::-1]
+    fig, ax = plt.subplots(figsize=(6, 0.4 * len(names) + 1.2))
+    ax.barh(names, [importances[n] for n in names])
+    ax.set_xlabel(f"importance for {cfg.objectives[0].direction} {cfg.objectives[0].metric} (PED-ANOVA)")
+    ax.set_title(f"study {cfg.study}")
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return dict(importances)
+
+
+def pareto_plot(study, cfg: SweepConfig, front: list, path: Path) -> None:
+    import matplotlib
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from optuna.trial import TrialState
+
+    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
+    fig, ax = plt.subplots(figsize=(5.5, 4.5))
+    for group, style in (([t for t in done if not feasible(t)], {"c": "lightgray", "label": "infeasible"}),
+                         ([t for t in done if feasible(t)], {"c": "tab:blue", "label": "feasible"})):
+        ax.scatter([t.values[0] for t in group], [t.values[1] for t in group], **style)
+    front = sorted(front, key=lambda t: t.values[0])
+    ax.plot([t.values[0] for t in front], [t.values[1] for t in front], "o-", c="tab:red", label="Pareto front")
+    ax.set_xlabel(cfg.objectives[0].metric)
+    ax.set_ylabel(cfg.objectives[1].metric)
+    ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+def write_outputs(study, cfg: SweepConfig, out: Path) -> tuple[dict, list[Path]]:
+    from stages.core.io import write_json
+
+    best = best_trials(study, cfg)
+    files = [out / "best.json", out / "trials.csv"]
+    summary = {"study": cfg.study, "objectives": [vars(o) for o in cfg.objectives],
+               "constraints": [vars(c) for c in cfg.constraints], "n_finished": len(finished(study)),
+               "best" if len(cfg.objectives) == 1 else "pareto_front": [describe(t, cfg) for t in best]}
+    importances = importance_plot(study, cfg, out / "importance.png")
+    if importances is not None:
+        summary["importance"] = importances
+        files.append(out / "importance.png")
+    if len(cfg.objectives) > 1 and best:
+        pareto_plot(study, cfg, best, out / "pareto.png")
+        files.append(out / "pareto.png")
+    write_json(out / "best.json", summary)
+    with (out / "trials.csv").open("w", newline="") as f:
+        writer = csv.writer(f)
+        writer.writerow(["trial", "state", "dvc_exp", "feasible", "values", "params"])
+        for t in study.get_trials(deepcopy=False):
+            writer.writerow([t.number, t.state.name, t.user_attrs.get("dvc_exp"), feasible(t) if t.values else "",
+                             json.dumps(t.values), json.dumps(t.user_attrs.get("used", t.params))])
+    return summary, files
+
+
+def print_summary(summary: dict, cfg: SweepConfig) -> None:
+    rows = summary.get("best") or summary.get("pareto_front") or []
+    title = "best feasible trial" if "best" in summary else "Pareto front (feasible trials)"
+    print(f"\nstudy {cfg.study}: {summary['n_finished']} finished trials; {title}:")
+    if not rows:
+        print("  no feasible trial yet")
+    for r in rows:
+        values = ", ".join(f"{k}={v:.4g}" for k, v in r["values"].items())
+        params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["params"].items())
+        print(f"  trial {r['trial']} (dvc exp {r['dvc_exp']}): {values}\n    {params}")
+    if "importance" in summary:
+        print("  importance: " + ", ".join(f"{k}={v:.2f}" for k, v in summary["importance"].items()))
+
+
+# --- entry point --------------------------------------------------------------------------------
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(prog="python -m experiments.sweep", description=__doc__,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("config", type=Path, help="sweep file, e.g. experiments/sweeps/lambda_thresholds.yaml")
+    parser.add_argument("--storage", help="Optuna storage URL (default: the file's storage, else sqlite optuna.db)")
+    parser.add_argument("--study", help="study name (default: the file's study)")
+    parser.add_argument("--n-trials", type=int, help="finished trials wanted (default: the file's n_trials)")
+    parser.add_argument("--dry-run", action="store_true",
+                        help="print the first n trials' dvc commands from an in-memory study; run nothing")
+    parser.add_argument("--report-only", action="store_true", help="write and print the outputs; run no trial")
+    parser.add_argument("--recover-all-hosts", action="store_true",
+                        help="also re-queue RUNNING trials of other machines (one that died) on a shared RDB")
+    parser.add_argument("--max-failures", type=int, default=3, help="stop after this many failed trials (default 3)")
+    args = parser.parse_args(argv)
+    try:
+        cfg = load_sweep(args.config)
+    except ExperimentConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
+    cfg.study = args.study or cfg.study
+    cfg.n_trials = args.n_trials or cfg.n_trials
+    root = ROOT
+    import optuna
+
+    optuna.logging.set_verbosity(optuna.logging.WARNING)
+    from stages.core.config import load_config
+
+    reward_names = list(load_config(root / "params.yaml").reward.names)
+
+    if args.dry_run:
+        study = make_study(cfg, None)  # in memory: nothing is recorded
+        for _ in range(cfg.n_trials):
+            trial = study.ask()
+            overrides, _used = sample(trial, cfg.space, reward_names)
+            print(f"dvc exp run -n {cfg.study}-{trial.number} "
+                  + " ".join(f"-S '{o}'" for o in cfg.overrides + overrides))
+            study.tell(trial, [0.0] * len(cfg.objectives))
+        return 0
+
+    storage = storage_url(cfg, args.storage, root)
+    study = make_study(cfg, storage)
+    out = root / OUT_DIR / cfg.study
+    out.mkdir(parents=True, exist_ok=True)
+    tracker = Tracker(root, study, cfg)
+    recovered = recover_interrupted(study, socket.gethostname(), args.recover_all_hosts)
+    if recovered:
+        for t in study.get_trials(deepcopy=False):
+            if t.number in recovered and t.user_attrs.get("mlflow_run_id"):
+                tracker.kill_trial(t.user_attrs["mlflow_run_id"])
+        print(f"resumed: trial(s) {recovered} were interrupted; queued again with the same parameters")
+    print(f"study {cfg.study} in {storage}: {len(finished(study))}/{cfg.n_trials} finished; "
+          f"MLflow parent run {tracker.parent_id} in {tracker.uri}")
+
+    if not args.report_only:
+        from tqdm import tqdm
+
+        failures = 0
+        with tqdm(total=cfg.n_trials, initial=len(finished(study)), desc=f"study {cfg.study}", unit="trial") as bar:
+            while len(finished(study)) < cfg.n_trials:
+                failures += run_trial(study, cfg, tracker, root, reward_names, out) == "FAIL"
+                bar.update(1)
+                if failures >= args.max_failures:
+                    print(f"error: {failures} trials failed; stopping (see {out}/trial-*.log)", file=sys.stderr)
+                    break
+    summary, files = write_outputs(study, cfg, out)
+    print_summary(summary, cfg)
+    best = summary.get("best") or []
+    tracker.finish({f"best/{k}": v for k, v in (best[0]["values"] if best else {}).items()}, files)
+    print(f"outputs: {', '.join(str(f.relative_to(root)) for f in files if f.exists())}")
+    return 0 if summary.get("best") or summary.get("pareto_front") else 1
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

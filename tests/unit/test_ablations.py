@@ -1,0 +1,42 @@
+"""Ablation tables: every committed table names real experiment files; the queue commands and the
+mean ± std rendering, on hand-made `dvc exp show` rows."""
+
+import pytest
+import yaml
+
+from experiments.ablations import TABLES, load_table, queue_commands, render
+from experiments.dvcexp import Exp, ExperimentConfigError
+
+
+@pytest.mark.parametrize("name", sorted(yaml.safe_load(TABLES.read_text())["tables"]))
+def test_committed_tables_load(name):
+    table = load_table(name)
+    assert table.experiments and table.metrics and table.seeds
+
+
+def test_unknown_experiment_is_named(tmp_path):
+    path = tmp_path / "tables.yaml"
+    path.write_text("tables:\n  t:\n    experiments: [paper_recipe, no_such_row]\n    seeds: [1]\n    jobs: 1\n"
+                    "    metrics: [m]\n")
+    with pytest.raises(ExperimentConfigError, match="no_such_row"):
+        load_table("t", path)
+
+
+def test_queue_commands_skip_rows_already_run():
+    table = load_table("output_format")
+    commands = queue_commands(table, skip={"output_format-paper_recipe-s42"})
+    names = [c[c.index("-n") + 1] for c in commands]
+    assert len(names) == 2 * len(table.seeds) - 1 and "output_format-paper_recipe-s42" not in names
+    assert commands[0][:3] == ["exp", "run", "--queue"]
+    assert ["-S", "experiment=paper_recipe", "-S", "seed=43"] == commands[0][5:9]
+
+
+def test_render_aggregates_seeds_and_ignores_other_experiments():
+    table = load_table("output_format")
+    metric = table.metrics[0]
+    exps = [Exp(f"output_format-paper_recipe-s{s}", "r", {}, {metric: v}) for s, v in ((42, 0.9), (43, 1.0), (44, 0.95))]
+    exps += [Exp("output_format-response_only-s42", "r", {}, {metric: 0.5}),
+             Exp("other-paper_recipe-s42", "r", {}, {metric: 0.0}), Exp(None, "r", {}, {})]
+    lines = render(table, exps).splitlines()
+    assert lines[2].startswith("| paper_recipe | 3 | 0.950 ± 0.050 |")
+    assert lines[3].startswith("| response_only | 1 | 0.500 |")

@@ -1,0 +1,89 @@
+"""The CI regression check fails when a metric drops beyond its tolerance, and passes otherwise."""
+
+import json
+import subprocess
+import sys
+
+import pytest
+
+from experiments.regression.check import main
+
+BASELINE = "experiments/regression/baseline.json"
+
+
+@pytest.fixture
+def metrics(root, tmp_path):
+    """metrics/<stage>.json holding exactly the baseline values (as a fresh `dvc repro` would)."""
+    out = tmp_path / "metrics"
+    out.mkdir()
+    for stage, values in json.loads((root / BASELINE).read_text()).items():
+        (out / f"{stage}.json").write_text(json.dumps(values))
+    return out
+
+
+def edit(metrics_dir, stage, key, change):
+    path = metrics_dir / f"{stage}.json"
+    data = json.loads(path.read_text())
+    data[key] = change(data[key])
+    path.write_text(json.dumps(data))
+
+
+def test_committed_metrics_match_the_baseline(root, capsys):
+    assert main(["--metrics-dir", str(root / "metrics")]) == 0
+
+
+def test_same_result_passes(metrics, capsys):
+    assert main(["--metrics-dir", str(metrics)]) == 0
+    assert "no regression" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("stage, key, change", [
+    ("evaluate", "eval/grpo/emotion_acc", lambda v: v - 0.05),        # higher is better, tol 0.03
+    ("evaluate", "eval/grpo/format_compliance", lambda v: v - 0.031),
+    ("evaluate", "eval/grpo/persona", lambda v: v - 0.2),
+    ("sft", "train/loss_end", lambda v: v + 0.5),                     # lower is better
+    ("partition", "partition/easy_examples", lambda v: v + 1),        # exact
+])
+def test_worse_result_fails_and_names_the_metric(metrics, capsys, stage, key, change):
+    edit(metrics, stage, key, change)
+    assert main(["--metrics-dir", str(metrics)]) == 1
+    captured = capsys.readouterr()
+    assert f"| {stage} | {key} |" in captured.out and "REGRESSED" in captured.out
+    assert key in captured.err
+
+
+def test_better_or_within_tolerance_passes(metrics, capsys):
+    edit(metrics, "evaluate", "eval/grpo/emotion_acc", lambda v: v + 0.2)
+    edit(metrics, "evaluate", "eval/grpo/empathy", lambda v: v - 0.05)     # inside ±0.10
+    edit(metrics, "sft", "train/loss_end", lambda v: v - 0.3)
+    assert main(["--metrics-dir", str(metrics)]) == 0
+    out = capsys.readouterr().out
+    assert "| better |" in out and "REGRESSED" not in out
+
+
+def test_missing_metric_fails(metrics, capsys):
+    (metrics / "grpo.json").unlink()
+    assert main(["--metrics-dir", str(metrics)]) == 1
+    assert "MISSING" in capsys.readouterr().out
+
+
+def test_update_writes_a_baseline_that_then_passes(metrics, tmp_path, capsys):
+    edit(metrics, "evaluate", "eval/grpo/emotion_acc", lambda v: v - 0.05)
+    baseline = tmp_path / "baseline.json"
+    assert main(["--metrics-dir", str(metrics), "--baseline", str(baseline), "--update"]) == 0
+    assert main(["--metrics-dir", str(metrics), "--baseline", str(baseline)]) == 0
+
+
+def test_bad_tolerance_file_names_the_key(metrics, tmp_path, capsys):
+    bad = tmp_path / "tol.yaml"
+    bad.write_text("checks:\n  evaluate:\n    eval/grpo/emotion_acc: {expect: up}\n")
+    assert main(["--metrics-dir", str(metrics), "--tolerances", str(bad)]) == 2
+    assert "checks.evaluate.eval/grpo/emotion_acc.expect" in capsys.readouterr().err
+
+
+def test_command_line_exit_status(root, metrics):
+    edit(metrics, "evaluate", "eval/sft/emotion_acc", lambda v: v - 0.1)
+    proc = subprocess.run([sys.executable, "-m", "experiments.regression", "--metrics-dir", str(metrics)],
+                          cwd=root, capture_output=True, text=True, check=False)
+    assert proc.returncode == 1 and "eval/sft/emotion_acc" in proc.stderr
+
