@@ -16,7 +16,7 @@ import io
 from collections import Counter
 from pathlib import Path
 
-from stages.core.curriculum import ABLATIONS, difficulty
+from stages.core.curriculum import ABLATIONS, difficulty, histogram, trace_rates
 from stages.core.io import read_jsonl, write_jsonl, write_text
 from stages.core.stage import stage_main
 
@@ -32,39 +32,49 @@ def label_by_trace(train: list[dict], test: list[dict], cfg) -> tuple[list[dict]
 
     def label(examples):
         return [{**ex, "difficulty": difficulty(ex["trace"], p.max_fail_rate, p.min_solved_rate)} for ex in examples]
-    return label(train), label(test), {}
+    return label(train), label(test), {}, trace_resolution(train)
 
 
-def label_by_rollouts(train: list[dict], test: list[dict], cfg) -> tuple[list[dict], list[dict], dict]:
+def trace_resolution(examples: list[dict]) -> dict[str, float]:
+    """Per dialogue, the share of the reviewer's decisions that were not FAIL: the trace's analogue
+    of the rollouts' resolution rate, so the difficulty histogram means the same for every method."""
+    return {ex["dialogue_id"]: 1 - trace_rates(ex["trace"])["FAIL"] for ex in examples}
+
+
+def label_by_rollouts(train: list[dict], test: list[dict], cfg) -> tuple[list[dict], list[dict], dict, dict]:
     from stages.core import rollouts
 
     ro = cfg.partition.rollouts
     metrics: dict[str, float] = {}
-    labelled, all_rates = [], []
+    labelled, train_rates = [], {}
     for split, examples in (("train", train), ("test", test)):
         contexts = rollouts.select_contexts(examples, ro.max_contexts, cfg.seed)
         entry, generated = rollouts.load_or_sample(cfg, contexts)
         rates, summary = rollouts.resolution(cfg, contexts, entry)
-        all_rates += [rates[d] for d in sorted(rates)] if split == "train" else []
+        train_rates = train_rates or rates
         metrics |= {f"partition/rollouts/{split}_{k}": v for k, v in summary.items()}
         metrics[f"partition/rollouts/{split}_contexts"] = len(contexts)
         metrics[f"partition/rollouts/{split}_generated"] = float(generated)
         labelled.append([{**ex, "difficulty": ("easy" if rates[ex["dialogue_id"]] >= ro.easy_min_rate else "hard")
                           if ex["dialogue_id"] in rates else UNSCORED} for ex in examples])
-    hist = rollouts.histogram(all_rates, ro.histogram_bins)
+    return labelled[0], labelled[1], metrics, train_rates
+
+
+def label_by_ablation(train: list[dict], test: list[dict], cfg) -> tuple[list[dict], list[dict], dict, dict]:
+    by_dialogue = ABLATIONS[cfg.partition.method](train, cfg.partition, cfg.seed)
+    _, test, _, _ = label_by_trace([], test, cfg)
+    return [{**ex, "difficulty": by_dialogue[ex["dialogue_id"]]} for ex in train], test, {}, trace_resolution(train)
+
+
+def write_histogram(rates: dict[str, float], bins: int, path: Path) -> dict[str, float]:
+    """plots/partition_difficulty.csv (dialogues per resolution-rate bin) and the same counts as metrics."""
+    hist = histogram(list(rates.values()), bins)
     buf = io.StringIO()
     writer = csv.DictWriter(buf, fieldnames=list(hist[0]))
     writer.writeheader()
     writer.writerows(hist)
-    write_text(Path(cfg.paths.plots) / "partition_difficulty.csv", buf.getvalue())
-    metrics |= {f"partition/rollouts/hist_{k:02d}": h["dialogues"] for k, h in enumerate(hist)}
-    return labelled[0], labelled[1], metrics
-
-
-def label_by_ablation(train: list[dict], test: list[dict], cfg) -> tuple[list[dict], list[dict], dict]:
-    by_dialogue = ABLATIONS[cfg.partition.method](train, cfg.partition, cfg.seed)
-    _, test, _ = label_by_trace([], test, cfg)
-    return [{**ex, "difficulty": by_dialogue[ex["dialogue_id"]]} for ex in train], test, {}
+    write_text(path, buf.getvalue())
+    return {f"partition/hist_{k:02d}": h["dialogues"] for k, h in enumerate(hist)}
 
 
 METHODS = {"trace": label_by_trace, "rollouts": label_by_rollouts, **dict.fromkeys(ABLATIONS, label_by_ablation)}
@@ -72,7 +82,9 @@ METHODS = {"trace": label_by_trace, "rollouts": label_by_rollouts, **dict.fromke
 
 def run(cfg) -> dict[str, float]:
     src, out = Path(cfg.paths.prepared), Path(cfg.paths.partitioned)
-    train, test, extra = METHODS[cfg.partition.method](read_jsonl(src / "train.jsonl"), read_jsonl(src / "test.jsonl"), cfg)
+    train, test, extra, rates = METHODS[cfg.partition.method](read_jsonl(src / "train.jsonl"),
+                                                               read_jsonl(src / "test.jsonl"), cfg)
+    extra |= write_histogram(rates, cfg.partition.histogram_bins, Path(cfg.paths.plots) / "partition_difficulty.csv")
     easy = [ex for ex in train if ex["difficulty"] == "easy"]
     hard = [ex for ex in train if ex["difficulty"] == "hard"]
     # An empty side is fine only where its stage is disabled (the all_sft / all_grpo ablations).

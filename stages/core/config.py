@@ -124,7 +124,6 @@ class Rollouts:
     max_contexts: Optional[int]
     resolve_threshold: float
     easy_min_rate: float
-    histogram_bins: int
 
 
 @dataclass
@@ -134,6 +133,7 @@ class Partition:
     min_solved_rate: float
     rollouts: Rollouts
     easy_fraction: Optional[float]
+    histogram_bins: int
 
 
 @dataclass
@@ -335,7 +335,7 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
     ro = cfg.partition.rollouts
     _check(bool(ro.policy), source, "partition.rollouts.policy", "'base' or a checkpoint directory")
     _check(ro.num_generations >= 1, source, "partition.rollouts.num_generations", "must be >= 1")
-    for key in ("max_new_tokens", "batch_size", "histogram_bins"):
+    for key in ("max_new_tokens", "batch_size"):
         _check(ro[key] > 0, source, f"partition.rollouts.{key}", "must be positive")
     _check(ro.temperature > 0, source, "partition.rollouts.temperature", "must be positive (sampling)")
     _check(0 < ro.top_p <= 1, source, "partition.rollouts.top_p", "must be in (0, 1]")
@@ -343,6 +343,7 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
            "must be positive or null")
     for key in ("resolve_threshold", "easy_min_rate"):
         _check(0 <= ro[key] <= 1, source, f"partition.rollouts.{key}", "must be in [0, 1]")
+    _check(cfg.partition.histogram_bins > 0, source, "partition.histogram_bins", "must be positive")
     fraction = cfg.partition.easy_fraction
     _check(fraction is None or 0 < fraction < 1, source, "partition.easy_fraction", "must be in (0, 1) or null")
     _check(cfg.sft.enabled or cfg.grpo.enabled, source, "sft.enabled",

@@ -8,6 +8,7 @@ thresholds 0.5 in the paper; exposing them lets a sweep move the boundary.
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 
 DECISIONS = ("FAIL", "PASS", "SOLVED")
@@ -74,3 +75,12 @@ def all_grpo_labels(examples: list[dict], p, seed: int) -> dict[str, str]:
 
 
 ABLATIONS = {"random": random_labels, "all_sft": all_sft_labels, "all_grpo": all_grpo_labels}
+
+
+def histogram(rates: list[float], bins: int) -> list[dict]:
+    """Counts of resolution rates in ``bins`` equal bins over [0, 1] (1.0 falls in the last)."""
+    counts = [0] * bins
+    for r in rates:
+        counts[min(bins - 1, math.floor(r * bins))] += 1
+    return [{"bin_low": round(k / bins, 4), "bin_high": round((k + 1) / bins, 4), "dialogues": c}
+            for k, c in enumerate(counts)]

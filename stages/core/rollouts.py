@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import math
 import random
 from collections import defaultdict
 from pathlib import Path
@@ -182,12 +181,3 @@ def resolution(cfg, contexts: list[dict], entry: dict) -> tuple[dict[str, float]
                "mean_reward": mean(flat) if flat else 0.0,
                "mean_resolution_rate": mean(rates.values()) if rates else 0.0}
     return rates, summary
-
-
-def histogram(rates: list[float], bins: int) -> list[dict]:
-    """Counts of resolution rates in ``bins`` equal bins over [0, 1] (1.0 falls in the last)."""
-    counts = [0] * bins
-    for r in rates:
-        counts[min(bins - 1, math.floor(r * bins))] += 1
-    return [{"bin_low": round(k / bins, 4), "bin_high": round((k + 1) / bins, 4), "dialogues": c}
-            for k, c in enumerate(counts)]

@@ -7,6 +7,7 @@ import pytest
 
 from stages.core import rollouts
 from stages.core.config import load_config
+from stages.core.curriculum import histogram
 from tests.pipeline.conftest import compose_params
 
 SMALL = ["data.n_dialogues=24", "data.n_personas=8", "data.test_fraction=0.25", "partition=rollouts",
@@ -79,7 +80,7 @@ def test_select_contexts_keeps_whole_dialogues():
 def test_weighted_rewards_and_histogram():
     scores = {"format": [[1.0, 0.0]], "rubric": [[None, 0.5]]}
     assert rollouts.weighted_rewards(scores, ["format", "rubric"], [1.0, 3.0]) == [[1.0, 0.375]]  # (1*0 + 3*0.5) / 4: an abstention drops its weight
-    hist = rollouts.histogram([0.0, 0.05, 0.5, 1.0], 4)
+    hist = histogram([0.0, 0.05, 0.5, 1.0], 4)
     assert [h["dialogues"] for h in hist] == [2, 0, 1, 1]
 
 
