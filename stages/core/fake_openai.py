@@ -176,9 +176,6 @@ def fault_reply(mode: str, request: dict, ok: Responder, slow_s: float = 5.0) ->
     raise ValueError(f"unknown fault mode {mode!r}")
 
 
-FAULT_MODES = ("ok", "malformed", "missing", "out_of_range", "429", "500", "slow")
-
-
 def with_faults(ok: Responder, schedule: Sequence[str], slow_s: float = 5.0) -> Responder:
     """Request n (0-based, in arrival order) gets ``schedule[n % len(schedule)]``."""
     counter = iter(range(1 << 62))

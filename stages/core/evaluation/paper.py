@@ -11,7 +11,7 @@ from pathlib import Path
 
 import yaml
 
-from ..rewards import DIMENSIONS
+from ..judges import DIMENSIONS
 
 
 class PaperNumbersError(ValueError):

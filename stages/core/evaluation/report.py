@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from ..rewards import DIMENSIONS
+from ..judges import DIMENSIONS
 
 PAPER_TABLE = ("format_compliance", "emotion_acc", "emotion_macro_f1", *DIMENSIONS)
 TEXT_TABLE = ("bleu", "rouge_l", "distinct_1", "distinct_2", "response_words")

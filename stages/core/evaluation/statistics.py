@@ -69,15 +69,19 @@ def _check_params(n_resamples: int, confidence: float) -> None:
         raise ValueError(f"confidence must lie strictly between 0 and 1, got {confidence!r}")
 
 
-def _resampled_means(x: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
-    """Means of ``n_resamples`` with-replacement resamples of ``x`` (each the size of ``x``)."""
+def _index_blocks(n: int, n_resamples: int, seed: int):
+    """(start, stop, idx): the with-replacement index draws of resamples start..stop-1, block by block."""
     rng = np.random.default_rng(seed)
-    n = x.size
     rows = max(1, _BLOCK_ELEMENTS // n)
-    out = np.empty(n_resamples)
     for start in range(0, n_resamples, rows):
         stop = min(start + rows, n_resamples)
-        idx = rng.integers(0, n, size=(stop - start, n))
+        yield start, stop, rng.integers(0, n, size=(stop - start, n))
+
+
+def _resampled_means(x: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
+    """Means of ``n_resamples`` with-replacement resamples of ``x`` (each the size of ``x``)."""
+    out = np.empty(n_resamples)
+    for start, stop, idx in _index_blocks(x.size, n_resamples, seed):
         out[start:stop] = x[idx].mean(axis=1)
     return out
 
@@ -85,20 +89,22 @@ def _resampled_means(x: np.ndarray, n_resamples: int, seed: int) -> np.ndarray:
 def resample_weights(n: int, n_resamples: int, seed: int) -> np.ndarray:
     """(n_resamples, n) counts: how often each of n examples appears in each with-replacement resample.
     The same index draws as ``bootstrap_ci`` makes for the same seed and n."""
-    rng = np.random.default_rng(seed)
     out = np.empty((n_resamples, n), dtype=np.float32)
-    rows = max(1, _BLOCK_ELEMENTS // n)
-    for start in range(0, n_resamples, rows):
-        stop = min(start + rows, n_resamples)
-        idx = rng.integers(0, n, size=(stop - start, n))
+    for start, stop, idx in _index_blocks(n, n_resamples, seed):
         offsets = (np.arange(stop - start) * n)[:, None]
         out[start:stop] = np.bincount((idx + offsets).ravel(), minlength=(stop - start) * n).reshape(-1, n)
     return out
 
 
-def _percentile_interval(x: np.ndarray, boot: np.ndarray, confidence: float) -> tuple[float, float]:
+def _quantiles(boot: np.ndarray, confidence: float) -> tuple[float, float]:
+    """The equal-tailed percentile interval of the resampled values."""
     alpha = 1.0 - confidence
     low, high = np.quantile(boot, [alpha / 2.0, 1.0 - alpha / 2.0])
+    return float(low), float(high)
+
+
+def _percentile_interval(x: np.ndarray, boot: np.ndarray, confidence: float) -> tuple[float, float]:
+    low, high = _quantiles(boot, confidence)
     # A resample's mean lies within [min, max] of the data; clipping only removes summation rounding,
     # which is what makes the interval of a constant sample collapse exactly onto the constant.
     lo, hi = float(x.min()), float(x.max())
@@ -142,9 +148,7 @@ def bootstrap_statistic(statistic, n: int, *, n_resamples: int = 2000, confidenc
         raise ValueError("bootstrap_statistic needs at least one example")
     value = float(statistic(np.ones((1, n), dtype=np.float32))[0])
     boot = _recentred(np.asarray(statistic(resample_weights(n, n_resamples, seed)), dtype=float), value, recentre)
-    alpha = 1.0 - confidence
-    low, high = np.quantile(boot, [alpha / 2.0, 1.0 - alpha / 2.0])
-    return value, float(low), float(high)
+    return value, *_quantiles(boot, confidence)
 
 
 def paired_bootstrap(a: Sequence[float], b: Sequence[float], *, n_resamples: int = 2000,
@@ -185,9 +189,8 @@ def paired_bootstrap_statistic(statistic_a, statistic_b, n: int, *, n_resamples:
     weights = resample_weights(n, n_resamples, seed)
     boot = np.asarray(statistic_b(weights), dtype=float) - np.asarray(statistic_a(weights), dtype=float)
     boot = _recentred(boot, delta, recentre)
-    alpha = 1.0 - confidence
-    low, high = np.quantile(boot, [alpha / 2.0, 1.0 - alpha / 2.0])
-    return {"delta": delta, "low": float(low), "high": float(high), "p_value": _bootstrap_p(boot)}
+    low, high = _quantiles(boot, confidence)
+    return {"delta": delta, "low": low, "high": high, "p_value": _bootstrap_p(boot)}
 
 
 def _as_outcomes(values: Sequence[bool], name: str) -> np.ndarray:

@@ -1,5 +1,6 @@
 """The rubric as data: dimensions, meanings, 1-5 anchors and weights from a versioned YAML file, the
-prompt template with named slots, strict validation of the judge's JSON answer, and the reward.
+prompt template with named slots, and strict validation of the judge's JSON answer (the reward
+that weights the scores is ``rubric_value`` in stages/core/rewards).
 
 A judge answers one JSON object whose keys are exactly the rubric's dimensions, in order, each an
 object ``{"reason": "...", "score": n}`` with the reason written *before* the score (so a generating
