@@ -9,8 +9,8 @@ coverage). Storage is sqlite (optuna.db at the repository root) or an RDB URL; a
 by running the same command again: completed trials are kept, a trial whose process died (killed
 mid-run) is marked FAIL and queued again with the same parameters. MLflow: one parent run per
 study, one child run per trial (tagged with its DVC experiment), the stages' runs nested under it.
-Outputs in sweeps/<study>/: best.json, trials.csv, importance.png, and pareto.{json,png} for a
-multi-objective study.
+Outputs in sweeps/<study>/: best.json (the best trial, or the Pareto front of a multi-objective
+study), trials.csv, importance.png, and pareto.png for a multi-objective study.
 """
 
 from __future__ import annotations
