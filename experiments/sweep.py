@@ -295,8 +295,9 @@ def _params(d: dict) -> list:
 # --- one trial ------------------------------------------------------------------------------------
 
 def run_trial(study, cfg: SweepConfig, tracker: Tracker, root: Path, reward_names: list[str],
-              out: Path) -> str:
-    """Ask, run the DVC experiment, tell. Returns the trial's final state name."""
+              out: Path, metrics_path: Path) -> str:
+    """Ask, run the DVC experiment, tell (objectives and constraints from ``metrics_path``, the
+    evaluate stage's metrics file). Returns the trial's final state name."""
     from optuna.trial import TrialState
 
     trial = study.ask()
@@ -318,7 +319,7 @@ def run_trial(study, cfg: SweepConfig, tracker: Tracker, root: Path, reward_name
     try:
         if rc != 0:
             raise RuntimeError(f"dvc exp run exited {rc}; see {log_path}")
-        metrics = read_metrics(root / "metrics" / "evaluate.json", keys)
+        metrics = read_metrics(metrics_path, keys)
     except RuntimeError as e:
         trial.set_user_attr("error", str(e))
         study.tell(trial, state=TrialState.FAIL)
@@ -481,7 +482,9 @@ def main(argv: list[str] | None = None) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     from stages.core.config import load_config
 
-    reward_names = list(load_config(root / "params.yaml").reward.names)
+    params = load_config(root / "params.yaml")
+    reward_names = list(params.reward.names)
+    metrics_path = root / params.paths.metrics / "evaluate.json"  # paths live in conf/paths only
 
     if args.dry_run:
         study = make_study(cfg, None)  # in memory: nothing is recorded
@@ -513,7 +516,7 @@ def main(argv: list[str] | None = None) -> int:
         failures = 0
         with tqdm(total=cfg.n_trials, initial=len(finished(study)), desc=f"study {cfg.study}", unit="trial") as bar:
             while len(finished(study)) < cfg.n_trials:
-                failures += run_trial(study, cfg, tracker, root, reward_names, out) == "FAIL"
+                failures += run_trial(study, cfg, tracker, root, reward_names, out, metrics_path) == "FAIL"
                 bar.update(1)
                 if failures >= args.max_failures:
                     print(f"error: {failures} trials failed; stopping (see {out}/trial-*.log)", file=sys.stderr)
