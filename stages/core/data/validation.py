@@ -104,7 +104,7 @@ def check_record(value: object, limits, default_id: str) -> dict:
         raise value
     if not isinstance(value, dict):
         raise RecordError("not_an_object", f"a record must be a JSON object, got {type(value).__name__}")
-    for key, typ in REQUIRED.items():
+    for key in REQUIRED:
         if key not in value or value[key] is None:
             raise RecordError("missing_field", f"field '{key}' is missing")
     for key, typ in {**REQUIRED, **OPTIONAL}.items():
