@@ -20,6 +20,7 @@ import csv
 import json
 import math
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -311,10 +312,10 @@ def run_trial(study, cfg: SweepConfig, tracker: Tracker, root: Path, reward_name
     trial.set_user_attr("mlflow_run_id", run_id)
     env = tool_env({"MLFLOW_TRACKING_URI": tracker.uri, "KARDIA_MLFLOW_PARENT_RUN_ID": run_id})
     log_path = out / f"trial-{trial.number}.log"
+    command = ["dvc", "exp", "run", "-n", name, *set_args(cfg.overrides + overrides)]
     with log_path.open("w") as log:
-        print(f"[trial {trial.number}] dvc exp run -n {name} {' '.join(set_args(overrides))}", file=log, flush=True)
-        rc = subprocess.run(["dvc", "exp", "run", "-n", name, *set_args(cfg.overrides + overrides)], cwd=root,
-                            env=env, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+        print(f"[trial {trial.number}] {shlex.join(command)}", file=log, flush=True)
+        rc = subprocess.run(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
     keys = [o.metric for o in cfg.objectives] + [c.metric for c in cfg.constraints]
     try:
         if rc != 0:
