@@ -120,7 +120,8 @@ def render(table: Table, exps) -> str:
     for e in exps:
         m = pattern.match(e.name or "")
         if m and m["exp"] in table.experiments and int(m["seed"]) in table.seeds:
-            found.setdefault(m["exp"], {})[int(m["seed"])] = e.metrics  # newest first: keep the first
+            # `dvc exp show` lists newest first (HEAD before older baselines): keep the first of a name
+            found.setdefault(m["exp"], {}).setdefault(int(m["seed"]), e.metrics)
     lines = [f"| experiment | n | {' | '.join(table.metrics)} |", "|---|---:|" + "---:|" * len(table.metrics)]
     for exp in table.experiments:
         runs = found.get(exp, {})

@@ -9,7 +9,7 @@ import os
 import shlex
 import subprocess
 import sys
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -88,26 +88,31 @@ def shared_mlflow_store(root: Path) -> tuple[str, str]:
 
 @dataclass
 class Exp:
-    """One experiment row of `dvc exp show --json`: name, commit, params.yaml and all metrics."""
+    """One experiment row of `dvc exp show --json`: name, commit, params.yaml and all metrics (merged,
+    and per metrics file in ``by_file``)."""
     name: str | None
     rev: str
     params: dict
     metrics: dict[str, float]
+    by_file: dict[str, dict] = field(default_factory=dict)
 
 
 def _exp(entry: dict) -> Exp:
     data = entry.get("data") or {}
     params = ((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}
+    by_file = {path: file.get("data") or {} for path, file in (data.get("metrics") or {}).items()}
     metrics: dict[str, float] = {}
-    for file in (data.get("metrics") or {}).values():
-        metrics.update(file.get("data") or {})
+    for values in by_file.values():
+        metrics.update(values)
     return Exp(name=entry.get("name") or data.get("name"), rev=entry.get("rev") or data.get("rev", ""),
-               params=params, metrics=metrics)
+               params=params, metrics=metrics, by_file=by_file)
 
 
-def exp_show(root: Path) -> list[Exp]:
-    """Every experiment DVC knows in ``root`` (all baselines and branches), workspace excluded."""
-    out = json.loads(dvc(["exp", "show", "--json", "--all-commits"], cwd=root).stdout or "[]")
+def exp_show(root: Path, all_commits: bool = True) -> list[Exp]:
+    """Every experiment DVC knows in ``root`` (of all baselines and branches, or of HEAD's only),
+    workspace excluded."""
+    args = ["exp", "show", "--json", *(["--all-commits"] if all_commits else [])]
+    out = json.loads(dvc(args, cwd=root).stdout or "[]")
     exps = []
     for baseline in out:
         for group in baseline.get("experiments") or []:

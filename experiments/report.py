@@ -17,10 +17,10 @@ from __future__ import annotations
 
 import argparse
 import json
-import subprocess
 import sys
 from pathlib import Path
 
+from experiments.dvcexp import ROOT, exp_show
 from stages.core.evaluation.paper import PaperNumbersError, load_paper, render
 from stages.core.io import write_text
 
@@ -35,17 +35,10 @@ def workspace_run(metrics_path: Path) -> dict:
 def experiment_runs(metrics_key: str) -> list[dict]:
     """Every DVC experiment's evaluate metrics from `dvc exp show --json` (DVC 3 layout)."""
     try:
-        out = subprocess.run(["dvc", "exp", "show", "--json"], capture_output=True, text=True, check=True).stdout
-    except (OSError, subprocess.CalledProcessError) as e:
-        raise SystemExit(f"error: `dvc exp show --json` failed: {getattr(e, 'stderr', e)}") from None
-    runs = []
-    for baseline in json.loads(out):
-        for exp in baseline.get("experiments") or []:
-            for rev in exp.get("revs", []):
-                data = (rev.get("data") or {}).get("metrics", {}).get(metrics_key, {}).get("data")
-                if data:
-                    runs.append({"name": rev.get("name") or rev["rev"][:7], "metrics": data})
-    return runs
+        exps = exp_show(ROOT, all_commits=False)
+    except (OSError, RuntimeError) as e:
+        raise SystemExit(f"error: {e}") from None
+    return [{"name": e.name or e.rev[:7], "metrics": e.by_file[metrics_key]} for e in exps if e.by_file.get(metrics_key)]
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -9,8 +9,8 @@ coverage). Storage is sqlite (optuna.db at the repository root) or an RDB URL; a
 by running the same command again: completed trials are kept, a trial whose process died (killed
 mid-run) is marked FAIL and queued again with the same parameters. MLflow: one parent run per
 study, one child run per trial (tagged with its DVC experiment), the stages' runs nested under it.
-Outputs in sweeps/<study>/: best.json, trials.csv, importance.png, and pareto.{json,png} for a
-multi-objective study.
+Outputs in sweeps/<study>/: best.json (the best trial, or the Pareto front of a multi-objective
+study), trials.csv, importance.png, and pareto.png for a multi-objective study.
 """
 
 from __future__ import annotations
@@ -20,6 +20,7 @@ import csv
 import json
 import math
 import os
+import shlex
 import socket
 import subprocess
 import sys
@@ -295,8 +296,9 @@ def _params(d: dict) -> list:
 # --- one trial ------------------------------------------------------------------------------------
 
 def run_trial(study, cfg: SweepConfig, tracker: Tracker, root: Path, reward_names: list[str],
-              out: Path) -> str:
-    """Ask, run the DVC experiment, tell. Returns the trial's final state name."""
+              out: Path, metrics_path: Path) -> str:
+    """Ask, run the DVC experiment, tell (objectives and constraints from ``metrics_path``, the
+    evaluate stage's metrics file). Returns the trial's final state name."""
     from optuna.trial import TrialState
 
     trial = study.ask()
@@ -310,15 +312,15 @@ def run_trial(study, cfg: SweepConfig, tracker: Tracker, root: Path, reward_name
     trial.set_user_attr("mlflow_run_id", run_id)
     env = tool_env({"MLFLOW_TRACKING_URI": tracker.uri, "KARDIA_MLFLOW_PARENT_RUN_ID": run_id})
     log_path = out / f"trial-{trial.number}.log"
+    command = ["dvc", "exp", "run", "-n", name, *set_args(cfg.overrides + overrides)]
     with log_path.open("w") as log:
-        print(f"[trial {trial.number}] dvc exp run -n {name} {' '.join(set_args(overrides))}", file=log, flush=True)
-        rc = subprocess.run(["dvc", "exp", "run", "-n", name, *set_args(cfg.overrides + overrides)], cwd=root,
-                            env=env, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
+        print(f"[trial {trial.number}] {shlex.join(command)}", file=log, flush=True)
+        rc = subprocess.run(command, cwd=root, env=env, stdout=log, stderr=subprocess.STDOUT, check=False).returncode
     keys = [o.metric for o in cfg.objectives] + [c.metric for c in cfg.constraints]
     try:
         if rc != 0:
             raise RuntimeError(f"dvc exp run exited {rc}; see {log_path}")
-        metrics = read_metrics(root / "metrics" / "evaluate.json", keys)
+        metrics = read_metrics(metrics_path, keys)
     except RuntimeError as e:
         trial.set_user_attr("error", str(e))
         study.tell(trial, state=TrialState.FAIL)
@@ -481,7 +483,9 @@ def main(argv: list[str] | None = None) -> int:
     optuna.logging.set_verbosity(optuna.logging.WARNING)
     from stages.core.config import load_config
 
-    reward_names = list(load_config(root / "params.yaml").reward.names)
+    params = load_config(root / "params.yaml")
+    reward_names = list(params.reward.names)
+    metrics_path = root / params.paths.metrics / "evaluate.json"  # paths live in conf/paths only
 
     if args.dry_run:
         study = make_study(cfg, None)  # in memory: nothing is recorded
@@ -513,7 +517,7 @@ def main(argv: list[str] | None = None) -> int:
         failures = 0
         with tqdm(total=cfg.n_trials, initial=len(finished(study)), desc=f"study {cfg.study}", unit="trial") as bar:
             while len(finished(study)) < cfg.n_trials:
-                failures += run_trial(study, cfg, tracker, root, reward_names, out) == "FAIL"
+                failures += run_trial(study, cfg, tracker, root, reward_names, out, metrics_path) == "FAIL"
                 bar.update(1)
                 if failures >= args.max_failures:
                     print(f"error: {failures} trials failed; stopping (see {out}/trial-*.log)", file=sys.stderr)

@@ -14,10 +14,9 @@ from collections import Counter
 from pathlib import Path
 from statistics import mean
 
-from stages.core.data.examples import dialogue_to_examples, split_by_persona
-from stages.core.data.kardiabench import read_kardiabench
-from stages.core.data.synthetic import generate_corpus
-from stages.core.data.validation import Raw, Report, validate
+from stages.core.data.corpus import check_reject_rate, read_records, split_records, validation_metrics
+from stages.core.data.examples import dialogue_to_examples
+from stages.core.data.validation import validate
 from stages.core.format import ResponseFormat
 from stages.core.io import write_json, write_jsonl
 from stages.core.modeling import (
@@ -31,57 +30,6 @@ from stages.core.modeling import (
 from stages.core.stage import stage_main
 
 log = logging.getLogger("kardia.prepare")
-
-
-class DataQualityError(RuntimeError):
-    pass
-
-
-def read_records(cfg, fmt: ResponseFormat) -> list[Raw]:
-    if cfg.data.source == "synthetic":
-        corpus = generate_corpus(cfg.data.n_dialogues, cfg.data.n_personas, cfg.seed, fmt, cfg.data.max_exchanges)
-        return [Raw("<synthetic>", i, None, d) for i, d in enumerate(corpus, 1)]
-    return read_kardiabench(cfg.data)
-
-
-def check_reject_rate(report: Report, cfg) -> None:
-    counts = ", ".join(f"{k}={v}" for k, v in report.counts().items() if v)
-    log.info("validated %d records: %d kept, %d rejected (%s)", report.total, len(report.records),
-             len(report.rejects), counts or "none")
-    if report.reject_rate > cfg.data.max_reject_rate:
-        raise DataQualityError(
-            f"{report.invalid} of {report.total} records ({report.reject_rate:.1%}) failed validation, above "
-            f"data.max_reject_rate={cfg.data.max_reject_rate:.1%} ({counts}); each one is listed with its file, "
-            f"line and reason in {cfg.paths.rejects}")
-    if not report.records:
-        raise DataQualityError(f"no valid records to prepare; see {cfg.paths.rejects}")
-
-
-def split_records(report: Report, cfg) -> tuple[list[dict], list[dict]]:
-    """The source's own train/test split when it has both (KardiaBench's is profile-disjoint [paper]);
-    otherwise a persona-disjoint split of everything."""
-    if {"train", "test"} <= set(report.splits):
-        train = [r for r, s in zip(report.records, report.splits) if s != "test"]
-        test = [r for r, s in zip(report.records, report.splits) if s == "test"]
-        overlap = {d["person"] for d in train} & {d["person"] for d in test}
-        if overlap:
-            log.warning("the source's test split shares %d personas with train", len(overlap))
-        return train, test
-    train, test = split_by_persona(report.records, cfg.data.test_fraction, cfg.seed)
-    overlap = {d["person"] for d in train} & {d["person"] for d in test}
-    assert not overlap, "persona-disjoint split leaked personas"
-    return train, test
-
-
-def validation_metrics(report: Report) -> dict[str, float]:
-    return {
-        "data/records_read": report.total, "data/records_kept": len(report.records),
-        "data/reject_rate": report.reject_rate,
-        **{f"data/rejects/{reason}": n for reason, n in report.counts().items()},
-        "data/exact_duplicate_groups": report.exact_groups,
-        "data/near_duplicate_pairs": report.near_pair_count,
-        "data/near_duplicate_cross_split": report.near_cross_split,
-    }
 
 
 def tokenizer_corpus(examples: list[dict]):

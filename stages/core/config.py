@@ -414,6 +414,10 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
         _check(syn[key] > 0, source, f"synthesize.{key}", "must be positive")
     _check(syn.max_revisions >= 0, source, "synthesize.max_revisions", "must be >= 0")
     _check(bool(syn.prompts), source, "synthesize.prompts", "a prompt template version")
+    # The embedded backend replays its own scripted dialogues (persona pool and situation tables):
+    # scenario seeds give it nothing to play, so only the LLM backend takes them.
+    _check(syn.seeds_path is None or syn.backend == "openai", source, "synthesize.seeds_path",
+           "scenario seeds need synthesize.backend=openai (the embedded backend uses its own pools)")
     for key in ("concurrency", "timeout_s"):
         _check(syn.openai[key] > 0, source, f"synthesize.openai.{key}", "must be positive")
     _check(syn.openai.max_retries >= 0, source, "synthesize.openai.max_retries", "must be >= 0")

@@ -41,7 +41,7 @@ def test_prepare_on_fixture(root, tmp_path, monkeypatch):
 
 
 def test_reject_rate_above_limit_stops_prepare(root, tmp_path, monkeypatch):
-    from stages.prepare import DataQualityError
+    from stages.core.data.corpus import DataQualityError
 
     with pytest.raises(DataQualityError, match=r"data.max_reject_rate=5.0%.*rejects.jsonl"):
         run_prepare(root, tmp_path, monkeypatch)

@@ -40,3 +40,12 @@ def test_render_aggregates_seeds_and_ignores_other_experiments():
     lines = render(table, exps).splitlines()
     assert lines[2].startswith("| paper_recipe | 3 | 0.950 ± 0.050 |")
     assert lines[3].startswith("| response_only | 1 | 0.500 |")
+
+
+def test_render_keeps_the_newest_run_of_a_name():
+    """The same experiment name under two baselines (--all-commits, newest first): the first one counts."""
+    table = load_table("output_format")
+    metric = table.metrics[0]
+    exps = [Exp("output_format-response_only-s42", "new", {}, {metric: 0.5}),
+            Exp("output_format-response_only-s42", "old", {}, {metric: 0.1})]
+    assert render(table, exps).splitlines()[3].startswith("| response_only | 1 | 0.500 |")

@@ -67,6 +67,7 @@ def test_paper_backbones_compose_and_validate(root, tmp_path, model):
     ("partition.rollouts.resolve_threshold=2", "partition.rollouts.resolve_threshold"),
     ("synthesize.backend=carrier_pigeon", "synthesize.backend"),
     ("synthesize.max_revisions=-1", "synthesize.max_revisions"),
+    ("synthesize.seeds_path=seeds.jsonl", "synthesize.seeds_path"),
     ("synthesize.openai.concurrency=0", "synthesize.openai.concurrency"),
     ("partition.method=shuffle", "partition.method"),
     ("partition.easy_fraction=1.0", "partition.easy_fraction"),

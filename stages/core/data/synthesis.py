@@ -33,7 +33,7 @@ from ..io import read_jsonl, write_json
 from ..labels import EMOTIONS, normalize_emotion
 from . import synthetic
 from .examples import SOURCE_FORMAT, context_text
-from .validation import RecordError, check_record
+from .validation import RecordError, check_record, persona_id
 
 log = logging.getLogger("kardia.synthesize")
 
@@ -85,15 +85,15 @@ class ScenarioSource:
         self.personas = synthetic.make_personas(random.Random(cfg.seed), syn.n_personas)
 
     def __call__(self, index: int) -> Scenario:
-        rng = dialogue_rng(self.seed, index)
-        persona = self.personas[rng.randrange(len(self.personas))]
-        script = synthetic.scripted_dialogue(rng, index, persona, self.fmt, self.max_exchanges)
         if self.rows:
             row = self.rows[index % len(self.rows)]
             person = row["person"]
             return Scenario(index, person, row.get("mbti") or "", normalize_emotion(row["emotion"]), row["situation"],
                             row.get("anon_username") or f"user_{request_seed(self.seed, index):08x}",
-                            "p-" + hashlib.sha1(person.encode()).hexdigest()[:10])
+                            persona_id(person))
+        rng = dialogue_rng(self.seed, index)
+        persona = self.personas[rng.randrange(len(self.personas))]
+        script = synthetic.scripted_dialogue(rng, index, persona, self.fmt, self.max_exchanges)
         return Scenario(index, script["person"], script["mbti"], script["emotion"], script["situation"],
                         script["anon_username"], script["persona_id"], script["cue"], script)
 

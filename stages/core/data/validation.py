@@ -90,6 +90,11 @@ class Report:
         return [asdict(r) for r in self.rejects]
 
 
+def persona_id(person: str) -> str:
+    """A stable id for a profile text, for sources that do not give one."""
+    return "p-" + hashlib.sha1(person.encode()).hexdigest()[:10]
+
+
 def record_id(value: object, raw: Raw) -> str:
     if isinstance(value, dict):
         for key in ("dialogue_id", "anon_username"):
@@ -104,7 +109,7 @@ def check_record(value: object, limits, default_id: str) -> dict:
         raise value
     if not isinstance(value, dict):
         raise RecordError("not_an_object", f"a record must be a JSON object, got {type(value).__name__}")
-    for key, typ in REQUIRED.items():
+    for key in REQUIRED:
         if key not in value or value[key] is None:
             raise RecordError("missing_field", f"field '{key}' is missing")
     for key, typ in {**REQUIRED, **OPTIONAL}.items():
@@ -157,7 +162,7 @@ def check_record(value: object, limits, default_id: str) -> dict:
     person = value["person"]
     return {
         "dialogue_id": value.get("dialogue_id") or default_id,
-        "persona_id": value.get("persona_id") or "p-" + hashlib.sha1(person.encode()).hexdigest()[:10],
+        "persona_id": value.get("persona_id") or persona_id(person),
         "anon_username": value.get("anon_username") or "",
         "person": person,
         "mbti": value.get("mbti") or "",
