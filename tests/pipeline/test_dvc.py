@@ -39,7 +39,7 @@ def repo(tmp_path_factory, root):
     return work
 
 
-def test_exp_run_runs_everything_then_repro_is_up_to_date_and_weights_rerun_grpo_only(repo):
+def test_exp_run_runs_everything_then_repro_is_up_to_date_and_weights_skip_sft(repo):
     overrides = [a for o in TINY for a in ("-S", o)]
     first = sh(repo, "dvc", "exp", "run", *overrides)
     assert ran(first) == ["prepare", "partition", "sft", "grpo", "evaluate"]
@@ -57,7 +57,9 @@ def test_exp_run_runs_everything_then_repro_is_up_to_date_and_weights_rerun_grpo
     assert ran(sh(repo, "dvc", "repro")) == []
 
     second = sh(repo, "dvc", "exp", "run", *overrides, "-S", "reward.weights=[0.2,0.3,0.5]")
-    assert ran(second) == ["grpo", "evaluate"]
+    # partition reads reward (method=rollouts scores with it): it re-runs, writes the same split, and
+    # DVC then skips sft because its inputs are unchanged
+    assert ran(second) == ["partition", "grpo", "evaluate"]
     assert load_yaml(repo / "params.yaml")["reward"]["weights"] == [0.2, 0.3, 0.5]
 
     shown = json.loads(sh(repo, "dvc", "exp", "show", "--json"))
