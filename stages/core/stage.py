@@ -7,7 +7,6 @@ stage's metrics JSON atomically); the stage's ``run(cfg)`` does the work and is 
 from __future__ import annotations
 
 import argparse
-import contextlib
 import logging
 import math
 import os
@@ -16,6 +15,7 @@ import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
+from unittest import mock
 
 from .chat import EndpointUnavailable
 from .config import ConfigError, load_config
@@ -66,11 +66,12 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
             print(f"error: {e}", file=sys.stderr)
             return 2
         seed_everything(cfg.seed)
-        if args.no_track:
-            os.environ["DISABLE_MLFLOW_INTEGRATION"] = "TRUE"  # the Trainer's MLflow callback too
+        # --no-track also silences the Trainer's MLflow callback, for this run only: a stage called in
+        # process (tests, notebooks) must not leave tracking disabled for the next one.
+        untracked = mock.patch.dict(os.environ, {"DISABLE_MLFLOW_INTEGRATION": "TRUE"})
         start = time.perf_counter()
         try:
-            with contextlib.nullcontext() if args.no_track else stage_run(name, cfg, args.params):
+            with untracked if args.no_track else stage_run(name, cfg, args.params):
                 metrics = run(cfg)
                 check_metrics(name, metrics)
                 write_json(metrics_path(cfg, name), metrics)

@@ -9,6 +9,7 @@ import pytest
 
 from stages.core.fake_openai import FakeOpenAI, judge_responder, with_faults
 from tests.pipeline.conftest import compose_params
+from tests.pipeline.test_stages import pipeline  # noqa: F401 - the tiny pipeline's data and SFT checkpoint
 
 pytestmark = pytest.mark.slow
 
@@ -16,13 +17,12 @@ pytestmark = pytest.mark.slow
 SCHEDULE = ["ok", "429", "ok", "500", "ok", "slow", "ok", "malformed"] + ["ok"] * 8
 
 
-def test_grpo_trains_with_a_flaky_openai_judge(root, tmp_path, monkeypatch):
-    if not (root / "data/partitioned/hard.jsonl").exists() or not (root / "models/sft/config.json").exists():
-        pytest.skip("needs the pipeline's data/partitioned and models/sft (dvc pull or dvc repro)")
+def test_grpo_trains_with_a_flaky_openai_judge(root, tmp_path, monkeypatch, pipeline):  # noqa: F811
     import mlflow
 
     from stages import grpo
 
+    work, _ = pipeline
     with FakeOpenAI(with_faults(judge_responder(), SCHEDULE, slow_s=1.5), latency_s=0.01) as server:
         params = compose_params(root, tmp_path / "params.yaml", [
             "judge=openai", f"judge.base_url={server.url}", "judge.model=fake-judge", "judge.timeout_s=0.5",
@@ -32,7 +32,7 @@ def test_grpo_trains_with_a_flaky_openai_judge(root, tmp_path, monkeypatch):
             "grpo.trainer.num_generations=4", "grpo.trainer.max_completion_length=32", "grpo.trainer.logging_steps=1",
             f"paths.grpo_model={tmp_path}/grpo", f"paths.metrics={tmp_path}/metrics",
             f"paths.plots={tmp_path}/plots", f"paths.judge_cache={tmp_path}/judge.sqlite",
-            f"paths.sft_model={root}/models/sft", f"paths.partitioned={root}/data/partitioned",
+            f"paths.sft_model={work}/models/sft", f"paths.partitioned={work}/data/partitioned",
         ])
         monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
         assert grpo.main(["--params", str(params)]) == 0

@@ -1,15 +1,13 @@
 """The hf judge backend on the tiny backbone: it cannot answer JSON, so every judgement abstains,
 but prompts are built, batched, generated and parsed."""
 
-import pytest
-
 from stages.core.judges import build_judge
+from tests.unit.test_modeling import build
 
 
-def test_tiny_checkpoint_runs_batched_and_its_garbage_abstains(root):
-    if not (root / "models/base/config.json").exists():
-        pytest.skip("needs models/base (dvc pull or the prepare stage)")
-    judge = build_judge({"backend": "hf", "model": str(root / "models/base"), "max_tokens": 8,
+def test_tiny_checkpoint_runs_batched_and_its_garbage_abstains(tmp_path):
+    _, _, checkpoint = build(tmp_path)  # an untrained tiny backbone saved as an HF checkpoint
+    judge = build_judge({"backend": "hf", "model": str(checkpoint), "max_tokens": 8,
                          "batch_size": 2, "dtype": "float32"})
     items = [{"response": f"That sounds hard ({i}).", "persona": "MBTI: INFP", "context": "User: I'm sad."}
              for i in range(3)]

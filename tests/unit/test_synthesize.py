@@ -48,6 +48,11 @@ def read(path):
     return [json.loads(line) for line in path.read_text().splitlines()]
 
 
+def finished_lines(path) -> int:
+    """Complete lines so far (0 before the file exists), safe while the writer is appending."""
+    return path.read_text().count("\n") if path.exists() else 0
+
+
 def test_llm_backend_plays_the_loop_and_filters(params, tmp_path):
     with FakeOpenAI(roles := RolePlayer(slow_s=1.0)) as server:
         stats = asyncio.run(synthesize(llm_cfg(params, server, "synthesize.n_dialogues=6"), tmp_path))
@@ -101,14 +106,15 @@ def test_interrupted_run_resumes_to_the_same_corpus(root, params, tmp_path):
     with FakeOpenAI(RolePlayer(), latency_s=0.03) as server:  # slow enough to interrupt midway
         proc = subprocess.Popen(cli(params, tmp_path / "a", server.url, n), cwd=root, env=env,
                                 stdout=subprocess.PIPE, stderr=subprocess.PIPE)
-        out = tmp_path / "a" / OUTPUT
+        out, dropped = tmp_path / "a" / OUTPUT, tmp_path / "a" / "dropped.log"
         deadline = time.time() + 120
-        while time.time() < deadline and (not out.exists() or len(out.read_text().splitlines()) < 3):
+        # finished dialogues land in either file (kept or dropped by a filter): interrupt after 3 of them
+        while time.time() < deadline and proc.poll() is None and finished_lines(out) + finished_lines(dropped) < 3:
             time.sleep(0.05)
         proc.send_signal(signal.SIGINT)  # Ctrl-C
         _, err = proc.communicate(timeout=60)
         assert proc.returncode == 130, err.decode()[-2000:]
-        partial = len(read(out)) + len(read(tmp_path / "a" / "dropped.log"))
+        partial = len(read(out)) + len(read(dropped))
         assert 3 <= partial < n
         with out.open("a") as f:
             f.write('{"dialogue_id": "synth-0000')  # and a crash mid-write on top
