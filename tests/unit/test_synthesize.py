@@ -104,8 +104,14 @@ def test_interrupted_run_resumes_to_the_same_corpus(root, params, tmp_path):
     n = 18
     env = {**os.environ, "PYTHONPATH": str(root)}
     with FakeOpenAI(RolePlayer(), latency_s=0.03) as server:  # slow enough to interrupt midway
-        proc = subprocess.Popen(cli(params, tmp_path / "a", server.url, n), cwd=root, env=env,
-                                stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        # A shell that starts jobs in the background (nohup, `&`) hands them SIGINT ignored, and a child
+        # inherits "ignored" (not a handler), so its Ctrl-C would do nothing. Spawn it from a handler.
+        previous = signal.signal(signal.SIGINT, signal.default_int_handler)
+        try:
+            proc = subprocess.Popen(cli(params, tmp_path / "a", server.url, n), cwd=root, env=env,
+                                    stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+        finally:
+            signal.signal(signal.SIGINT, previous)
         out, dropped = tmp_path / "a" / OUTPUT, tmp_path / "a" / "dropped.log"
         deadline = time.time() + 120
         # finished dialogues land in either file (kept or dropped by a filter): interrupt after 3 of them
