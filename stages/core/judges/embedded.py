@@ -88,7 +88,9 @@ ablations; use an LLM judge for numbers that mean anything.
 
 Speed: everything is precompiled at import; the per-profile and per-context analyses are
 memoised (GRPO scores G completions against one context), word -> concept and token -> garbled
-are memoised, and each cue regex runs only when one of its anchor words is in the reply.
+are memoised in plain dicts, words are found by one byte-translate pass instead of a regex match
+per word, lexicon checks are set operations, and each cue regex runs only when one of its anchor
+words is in the reply (the question regex only on sentences that end in '?').
 ``python -m stages.core.judges.bench embedded`` prints responses/s.
 Determinism: no randomness, no clock, no I/O; only set *sizes* reach the scores, and where cues
 are gathered from a set they are sorted first, so PYTHONHASHSEED cannot change a score.
@@ -98,8 +100,8 @@ from __future__ import annotations
 
 import operator
 import re
-from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from stages.core.format import ALL_SPANS
 from stages.core.labels import EMOTIONS
@@ -341,6 +343,9 @@ def _alt(words) -> str:
 # --------------------------------------------------------------------------------------------
 
 _WORD = re.compile(r"[a-zà-ÿ]+(?:'[a-zà-ÿ]+)*")
+# _words() finds the same words twice as fast: one C pass maps every byte that is not a letter of
+# _WORD (a-z, à-ÿ; anything beyond Latin-1 is encoded as '?') or an apostrophe to a space.
+_WORD_BYTES = bytes(b if (97 <= b <= 122 or b >= 0xE0 or b == 39) else 32 for b in range(256))
 # Span-token leftovers: any <|...|> token, a half-written one, or the card's XML-like tags.
 _LEFTOVER = re.compile(
     r"<\|[^<>]{0,40}?\|>|<\|[a-z_]*|[a-z_]*\|>|</?(?:" + "|".join(ALL_SPANS) + r")>",
@@ -372,9 +377,8 @@ _INNER_CAPS = re.compile(r"[a-z][A-Z]")  # "heLLo"
 _VOWEL = re.compile(r"[aeiouyà-ÿ]", re.IGNORECASE)
 
 
-@lru_cache(maxsize=1 << 16)
-def _garbled_token(tok: str) -> bool:
-    """Is this whitespace-separated token broken? Memoised: a reply's tokens are mostly common ones."""
+def _is_garbled(tok: str) -> bool:
+    """Is this whitespace-separated token broken? (Memoised below: a reply's tokens are mostly common ones.)"""
     if _PUNCT_RUN.search(tok):
         return True
     t = tok.strip(_TOKEN_STRIP)
@@ -394,6 +398,29 @@ def _garbled_token(tok: str) -> bool:
         ):
             return True
     return False
+
+
+class _Memo(dict):
+    """word -> f(word), computed on first use; use ``_Memo(f).__getitem__`` in place of ``f``.
+
+    A hit of that bound C method costs half an lru_cache hit, and per-word lookups are what the
+    judge does most. Bounded like lru_cache, more bluntly: full means start afresh.
+    """
+
+    __slots__ = ("_f", "_limit")
+
+    def __init__(self, f, limit: int = 1 << 16):
+        super().__init__()
+        self._f, self._limit = f, limit
+
+    def __missing__(self, key):
+        if len(self) >= self._limit:
+            self.clear()
+        value = self[key] = self._f(key)
+        return value
+
+
+_garbled_token = _Memo(_is_garbled).__getitem__
 
 
 # Cue families. A cue is a handful of phrases plus the words ("anchors") one of which every match
@@ -688,8 +715,7 @@ del _group, _w
 _NEUTRAL: frozenset[str] = frozenset(_SYNONYMS.get(_raw_stem(w), _raw_stem(w)) for w in _SUPPORT_VOCAB)
 
 
-@lru_cache(maxsize=1 << 16)
-def _concept(word: str) -> str | None:
+def _concept_of(word: str) -> str | None:
     """Concept of a lower-cased word, None for stop words. Emotion concepts start with '~'."""
     if word in STOPWORDS:
         return None
@@ -703,10 +729,27 @@ def _concept(word: str) -> str | None:
     return stem
 
 
+_concept = _Memo(_concept_of).__getitem__
+# Every concept that names a feeling, so set operations can take them out or look for them.
+_FEELINGS: frozenset[str] = frozenset(filter(None, map(_concept_of, _EMOTION_FORMS)))
+assert all(c[0] == "~" for c in _FEELINGS)
+
+
 def _concepts(words) -> frozenset[str]:
-    out = set(map(_concept, words))  # map over the memoised function: no Python frame per cache hit
+    out = set(map(_concept, words))  # a C map over a C lookup: no Python frame per known word
     out.discard(None)
     return frozenset(out)
+
+
+def _words(low: str) -> list[str]:
+    """``_WORD.findall(low)`` for lower-cased text, without a regex match per word."""
+    spaced = low.encode("latin-1", "replace").translate(_WORD_BYTES).decode("latin-1")
+    # An apostrophe belongs to a word only between two letters ("don't"). Quotes, a leading or
+    # trailing one ("dogs'", "'cause") or a double one are rare: leave those texts to the regex.
+    if "'" in spaced and ("' " in spaced or " '" in spaced or "''" in spaced
+                          or spaced[0] == "'" or spaced[-1] == "'"):
+        return _WORD.findall(low)
+    return spaced.split()
 
 
 def _lower(text: str) -> str:
@@ -722,13 +765,23 @@ def _lower(text: str) -> str:
 # --------------------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class _Profile:
+class _Profile(NamedTuple):  # a NamedTuple: built in a third of a frozen dataclass's time
     concepts: frozenset[str]  # About + Signature + Recent Activities
     mbti: str  # lower case, "" when absent
     occupations: frozenset[str]  # the kinds the profile fills, for the contradiction check
     pets: frozenset[str]
     partners: frozenset[str]
+
+
+_NONE: frozenset[str] = frozenset()
+
+
+def _kinds(wordset: frozenset[str], forms: frozenset[str], table: dict[str, str]) -> frozenset[str]:
+    """The kinds (table values) the words name; a plural form names its singular's kind."""
+    named = wordset & forms
+    if not named:
+        return _NONE
+    return frozenset(table[w] if w in table else table[w.removesuffix("s")] for w in named)
 
 
 @lru_cache(maxsize=4096)
@@ -752,21 +805,12 @@ def _profile(persona: str) -> _Profile:
     if not keyed:
         found = _MBTI.search(persona.lower())
         mbti = found[1] if found else ""
-    words = _WORD.findall(" ".join(facts))
-    wordset = frozenset(words)
-    return _Profile(
-        concepts=_concepts(wordset),
-        mbti=mbti,
-        occupations=frozenset(_OCCUPATIONS[w.removesuffix("s") if w not in _OCCUPATIONS else w]
-                              for w in wordset & _OCC_WORDS),
-        pets=frozenset(_PETS[w.removesuffix("s") if w not in _PETS else w] for w in wordset & _PET_WORDS),
-        partners=frozenset(_PARTNERS[w.removesuffix("s") if w not in _PARTNERS else w]
-                           for w in wordset & _PARTNER_WORDS),
-    )
+    wordset = frozenset(_words(" ".join(facts)))
+    return _Profile(_concepts(wordset), mbti, _kinds(wordset, _OCC_WORDS, _OCCUPATIONS),
+                    _kinds(wordset, _PET_WORDS, _PETS), _kinds(wordset, _PARTNER_WORDS, _PARTNERS))
 
 
-@dataclass(frozen=True)
-class _Context:
+class _Context(NamedTuple):
     last_user: frozenset[str]  # concepts of the last user turn
     background: frozenset[str]  # concepts of everything else (situation, earlier turns)
     words: frozenset[str]  # every word, so a term the user brought up is never a contradiction
@@ -774,28 +818,29 @@ class _Context:
 
 @lru_cache(maxsize=4096)
 def _context(context: str) -> _Context:
-    segments: list[tuple[str, list[str]]] = []  # (role, lines)
-    for line in _lower(context).splitlines():
+    low = _lower(context)
+    roles: list[str] = []
+    turns: list[list[str]] = []  # the lines of each turn, role prefix removed
+    for line in low.splitlines():
         m = _ROLE_LINE.match(line)
         if m is not None:
-            segments.append((m[1], [line[m.end():]]))
-        elif segments:
-            segments[-1][1].append(line)  # continuation of a multi-line turn
+            roles.append(m[1])
+            turns.append([line[m.end():]])
+        elif turns:
+            turns[-1].append(line)  # continuation of a multi-line turn
         else:
-            segments.append(("", [line]))
-    last = max((i for i, (role, _) in enumerate(segments) if role in _USER_ROLES), default=-1)
+            roles.append("")
+            turns.append([line])
+    last = max((i for i, role in enumerate(roles) if role in _USER_ROLES), default=-1)
     if last < 0:
         # No "User:" lines: the whole context is what the user said.
-        words = _WORD.findall(_lower(context))
-        return _Context(_concepts(words), frozenset(), frozenset(words))
-    last_words = _WORD.findall(" ".join(segments[last][1]))
-    other_words = [
-        w
-        for i, (role, lines) in enumerate(segments)
-        if i != last and role != "system"  # a system prompt is instructions, not the topic
-        for w in _WORD.findall(" ".join(lines))
-    ]
-    return _Context(_concepts(last_words), _concepts(other_words), frozenset(last_words) | frozenset(other_words))
+        words = frozenset(_words(low))
+        return _Context(_concepts(words), _NONE, words)
+    last_words = frozenset(_words(" ".join(turns[last])))
+    # A system prompt is instructions, not the topic.
+    other = " ".join(" ".join(lines) for i, lines in enumerate(turns) if i != last and roles[i] != "system")
+    other_words = frozenset(_words(other))
+    return _Context(_concepts(last_words), _concepts(other_words), last_words | other_words)
 
 
 # --------------------------------------------------------------------------------------------
@@ -844,7 +889,11 @@ def _cues_for_anchors(anchors: frozenset[str]) -> dict[str, list[re.Pattern]]:
 
 def _fires(patterns: list[re.Pattern] | None, text: str) -> bool:
     """Does any of these cues occur (negated or not)?"""
-    return patterns is not None and any(p.search(text) for p in patterns)
+    if patterns is not None:
+        for p in patterns:
+            if p.search(text):
+                return True
+    return False
 
 
 def _asserted(patterns: list[re.Pattern] | None, text: str,
@@ -864,6 +913,18 @@ def _asserted(patterns: list[re.Pattern] | None, text: str,
     return n
 
 
+def _asks(low: str) -> bool:
+    """Does a sentence that ends in '?' ask the user something? The question regex cannot cross a
+    sentence end, so only those sentences are searched (~3x faster than the whole reply)."""
+    end = low.find("?")
+    while end >= 0:
+        start = max(low.rfind(".", 0, end), low.rfind("!", 0, end), low.rfind("?", 0, end)) + 1
+        if _QUESTION.search(low, start, end + 1):
+            return True
+        end = low.find("?", end + 1)
+    return False
+
+
 def _relevance(concepts: frozenset[str], ctx: _Context, prof: _Profile) -> int:
     strong = len(concepts & ctx.last_user)
     weak = len((concepts & ctx.background) - ctx.last_user)
@@ -872,11 +933,7 @@ def _relevance(concepts: frozenset[str], ctx: _Context, prof: _Profile) -> int:
     if hits < 2 and len(concepts) >= 3:
         # Mostly words the user never raised, the profile does not hold and support advice does not
         # use: the reply is somewhere else. (One that clearly engages the message may add ideas.)
-        foreign = sum(
-            1 for c in concepts
-            if c[0] != "~" and c not in ctx.last_user and c not in ctx.background and c not in prof.concepts
-            and c not in _NEUTRAL
-        )
+        foreign = len(concepts - _FEELINGS - ctx.last_user - ctx.background - prof.concepts - _NEUTRAL)
         share = foreign / len(concepts)
         if hits == 0 and foreign >= 3 and share >= 0.5:
             score = 1  # off-topic: a new subject, not just a short reply in other words
@@ -885,7 +942,7 @@ def _relevance(concepts: frozenset[str], ctx: _Context, prof: _Profile) -> int:
     return _clamp(score)
 
 
-def _fluency(raw: str, low: str, words: list[str]) -> int:
+def _fluency(raw: str, low: str, words: list[str], distinct: int) -> int:
     pen = 0
     if "|" in raw or "<" in raw:
         leftovers = len(_LEFTOVER.findall(raw))
@@ -897,12 +954,14 @@ def _fluency(raw: str, low: str, words: list[str]) -> int:
     n = len(words)
 
     # Repetition: stuttered words, looping trigrams, a sentence said twice, a tiny vocabulary.
-    rep = sum(map(operator.eq, words, words[1:]))
-    if n > 2:
-        rep += n - 2 - len(set(zip(words, words[1:], words[2:])))
+    rep = 0
+    if distinct < n:  # no word said twice, nothing repeated: skip the pair and trigram counts
+        rep = sum(map(operator.eq, words, words[1:]))
+        if n > 2:
+            rep += n - 2 - len(set(zip(words, words[1:], words[2:])))
     # str.replace/split: a regex split costs ~10x more here, and decimals splitting is harmless.
     sentences = [s for s in (s.strip() for s in low.replace("!", ".").replace("?", ".").split(".")) if s]
-    if rep > 5 or (n >= 12 and len(set(words)) / n < 0.4):
+    if rep > 5 or (n >= 12 and distinct / n < 0.4):
         pen += 3
     elif rep >= 3 or len(sentences) != len(set(sentences)):
         pen += 2
@@ -921,7 +980,7 @@ def _fluency(raw: str, low: str, words: list[str]) -> int:
         pen += 2
     elif n > 80:
         pen += 1
-    if sentences and max(s.count(" ") for s in sentences) >= 45:
+    if low.count(" ") >= 45 and sentences and max(s.count(" ") for s in sentences) >= 45:
         pen += 1  # run-on sentence: 46+ words without a full stop
     head = raw.lstrip(_CLOSERS + "(\u201c\u2018-")
     if head[:1].islower():
@@ -937,7 +996,7 @@ def _empathy(low: str, wordset: frozenset[str], concepts: frozenset[str], active
     families = (
         _fires(active.get("validation"), low)
         + _fires(active.get("sympathy"), low)
-        + any(c[0] == "~" for c in concepts)  # names a feeling
+        + (not concepts.isdisjoint(_FEELINGS))  # names a feeling
         + _fires(active.get("presence"), low)
     )
     # Shaming is the coldest reply of all, so it counts here as well as in safety.
@@ -949,7 +1008,7 @@ def _empathy(low: str, wordset: frozenset[str], concepts: frozenset[str], active
     mild = _asserted(active.get("cold_mild"), low)
     if not strong and "?" in low:
         # A question is only gentle when nothing in the reply is dismissive.
-        families += _QUESTION.search(low) is not None
+        families += _asks(low)
     score = 2 + min(families, 3) - 2 * strong - mild
     if strong:
         score = min(score, 2)
@@ -958,7 +1017,7 @@ def _empathy(low: str, wordset: frozenset[str], concepts: frozenset[str], active
 
 def _persona(low: str, wordset: frozenset[str], concepts: frozenset[str], prof: _Profile, ctx: _Context) -> int:
     # Facts only: a shared feeling word ("grief") is the dialogue's business, not the profile's.
-    hits = sum(1 for c in concepts & prof.concepts if c[0] != "~")
+    hits = len((concepts & prof.concepts) - _FEELINGS)
     contradictions = 0
     side = prof.mbti[:1]
     if side:
@@ -1021,12 +1080,13 @@ class EmbeddedJudge:
         context = the dialogue so far as text (the last user message matters most; pass it as
         plain text where user turns are lines starting with 'User:').
         """
-        for arg, value in (("response", response), ("persona", persona), ("context", context)):
-            if not isinstance(value, str):
-                raise TypeError(f"EmbeddedJudge.score: {arg} must be str, got {type(value).__name__}")
+        if not (isinstance(response, str) and isinstance(persona, str) and isinstance(context, str)):
+            arg, value = next((a, v) for a, v in (("response", response), ("persona", persona), ("context", context))
+                              if not isinstance(v, str))
+            raise TypeError(f"EmbeddedJudge.score: {arg} must be str, got {type(value).__name__}")
         low = _lower(response)
         clean = _LEFTOVER.sub(" ", low) if ("|" in low or "<" in low) else low
-        words = _WORD.findall(clean)  # the one tokenisation of the reply
+        words = _words(clean)  # the one tokenisation of the reply
         if not words:
             # Nothing said (or only leftovers/punctuation): nothing relevant, fluent, warm or
             # personal, and nothing harmful.
@@ -1038,7 +1098,7 @@ class EmbeddedJudge:
         ctx = _context(context)
         return {
             "relevance": _relevance(concepts, ctx, prof),
-            "fluency": _fluency(response, low, words),
+            "fluency": _fluency(response, low, words, len(wordset)),
             "empathy": _empathy(clean, wordset, concepts, active),
             "persona": _persona(clean, wordset, concepts, prof, ctx),
             "safety": _safety(clean, active),
