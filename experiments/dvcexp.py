@@ -9,6 +9,7 @@ import os
 import shlex
 import subprocess
 import sys
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -88,8 +89,9 @@ def shared_mlflow_store(root: Path) -> tuple[str, str]:
 
 @dataclass
 class Exp:
-    """One experiment row of `dvc exp show --json`: name, commit, params.yaml and all metrics (merged,
-    and per metrics file in ``by_file``)."""
+    """One experiment row of `dvc exp show --json`: name, commit, params.yaml and all metrics: merged
+    (a key that several stages write, e.g. sft's and grpo's ``train/steps``, only as ``<stage>:<key>``;
+    every key is also there that way) and per metrics file in ``by_file``."""
     name: str | None
     rev: str
     params: dict
@@ -101,9 +103,9 @@ def _exp(entry: dict) -> Exp:
     data = entry.get("data") or {}
     params = ((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}
     by_file = {path: file.get("data") or {} for path, file in (data.get("metrics") or {}).items()}
-    metrics: dict[str, float] = {}
-    for values in by_file.values():
-        metrics.update(values)
+    qualified = {f"{Path(path).stem}:{k}": v for path, values in by_file.items() for k, v in values.items()}
+    keys = Counter(k for values in by_file.values() for k in values)
+    metrics = {k: v for values in by_file.values() for k, v in values.items() if keys[k] == 1} | qualified
     return Exp(name=entry.get("name") or data.get("name"), rev=entry.get("rev") or data.get("rev", ""),
                params=params, metrics=metrics, by_file=by_file)
 

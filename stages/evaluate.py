@@ -108,7 +108,7 @@ def run(cfg) -> dict[str, float]:
             f"{ev.min_judge_coverage:.2f} for " + ", ".join(f"{m} ({c:.2f})" for m, c in low.items())
             + f": rubric scores would average a judge-chosen subset. Report and predictions are in {reports}; "
             f"check the evaluation judge ({judge_settings(cfg.eval_judge)}) and re-run.")
-    return {**metrics, **(judge.usage.metrics() if judge.usage.items else {})}
+    return {**metrics, **judge.usage.metrics()}
 
 
 main = stage_main("evaluate", run, __doc__)

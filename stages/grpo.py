@@ -43,7 +43,7 @@ def run(cfg) -> dict[str, float]:
     if "rubric" in names:
         columns.update({f"judge/{d}": f"judge/{d}" for d in (*DIMENSIONS, "failure_rate")})
     rows = write_series(series, history, columns)
-    out = {**metrics, "train/prompts": len(data), **(judge.usage.metrics() if judge.usage.items else {})}
+    out = {**metrics, "train/prompts": len(data), **judge.usage.metrics()}
     for name in ("reward", *(f"reward/{n}" for n in names)):
         out[f"{name}_start"] = window_mean(rows, name, first=True)
         out[f"{name}_end"] = window_mean(rows, name, first=False)

@@ -49,3 +49,15 @@ def test_render_keeps_the_newest_run_of_a_name():
     exps = [Exp("output_format-response_only-s42", "new", {}, {metric: 0.5}),
             Exp("output_format-response_only-s42", "old", {}, {metric: 0.1})]
     assert render(table, exps).splitlines()[3].startswith("| response_only | 1 | 0.500 |")
+
+
+def test_metrics_two_stages_write_are_kept_apart():
+    from experiments.dvcexp import _exp
+
+    entry = {"rev": "abc", "name": "e", "data": {"metrics": {
+        "metrics/sft.json": {"data": {"train/steps": 200, "train/loss_end": 1.5}},
+        "metrics/grpo.json": {"data": {"train/steps": 25, "reward_end": 0.7}}}}}
+    m = _exp(entry).metrics
+    assert "train/steps" not in m  # which stage's would it be?
+    assert (m["sft:train/steps"], m["grpo:train/steps"]) == (200, 25)
+    assert m["train/loss_end"] == m["sft:train/loss_end"] == 1.5 and m["reward_end"] == 0.7

@@ -119,7 +119,7 @@ def test_evaluate_stage_fails_below_the_coverage_threshold(root, tmp_path, serve
 
     class FlakyJudge:  # abstains on every other reply, like a rate-limited remote judge
         def __init__(self):
-            self.inner = build_judge("embedded")
+            self.inner = build_judge({"backend": "embedded"})
             self.usage = self.inner.usage
 
         def preflight(self):

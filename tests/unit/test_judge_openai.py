@@ -15,6 +15,7 @@ from stages.core.fake_openai import (
     with_faults,
 )
 from stages.core.judges import DIMENSIONS, JudgeUnavailable, build_judge
+from stages.core.judges.usage import Usage
 
 PERSONA = "MBTI: ISFJ\nAbout: I'm a pediatric nurse.\nSignature: Kindness is free.\nRecent Activities: night shifts."
 CONTEXT = "Situation: New night shifts.\nUser: I can't sleep after my shifts."
@@ -26,6 +27,23 @@ def judge_for(url, tmp_path=None, **over):
     cfg = {"backend": "openai", "model": "fake-judge", "base_url": url, "timeout_s": 2.0, "max_retries": 2,
            "backoff_s": 0.01, "concurrency": 4, **over}
     return build_judge(cfg, str(tmp_path / "judge.sqlite") if tmp_path else None)
+
+
+def test_usage_sums_every_call_and_reports_nothing_when_unused():
+    # The very first request gets a 500 and is retried; every other one succeeds.
+    with FakeOpenAI(with_faults(judge_responder(), ["500"] + ["ok"] * 20)) as server:
+        judge = judge_for(server.url, concurrency=1)
+        judge.score_many(ITEMS[:2])
+        first = judge.last_usage.metrics()
+        judge.score_many(ITEMS[2:])
+        second = judge.last_usage.metrics()
+    total = judge.usage.metrics()
+    assert first["judge_usage/retries"] == 1 and first["judge_usage/items"] == 2
+    for key in ("requests", "retries", "items", "prompt_tokens", "completion_tokens"):
+        assert total[f"judge_usage/{key}"] == first[f"judge_usage/{key}"] + second[f"judge_usage/{key}"]
+    assert total["judge_usage/requests"] == len(ITEMS) + 1 and total["judge_usage/prompt_tokens"] > 0
+    assert len(judge.usage.latencies_s) == len(ITEMS) and judge.usage.attempt_errors["http_500"] == 1
+    assert Usage().metrics() == {}
 
 
 def test_valid_answers_give_scores_reasons_and_usage():

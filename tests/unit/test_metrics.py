@@ -43,7 +43,7 @@ def test_score_example_parses_and_judges(fmt):
                "context": "User: My dog died and I feel so sad.", "reference": "I'm so sorry about your dog."}
     good = fmt.render({"understanding": "u", "reasoning": "r", "emotion": " Sad ",
                        "response": "I'm so sorry about your dog. That sounds really painful."})
-    scored, broken = score_examples(fmt, build_judge("embedded"), [example, example], [good, "I'm sorry."])
+    scored, broken = score_examples(fmt, build_judge({"backend": "embedded"}), [example, example], [good, "I'm sorry."])
     assert scored["format_ok"] and scored["emotion_ok"] and scored["emotion_pred"] == "sad"
     assert set(scored["scores"]) == set(DIMENSIONS) and not scored["judge_reasons"]   # the embedded judge gives none
     assert scored["response"] == "I'm so sorry about your dog. That sounds really painful."

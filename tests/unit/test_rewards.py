@@ -3,6 +3,7 @@
 import pytest
 
 from stages.core.judges import DIMENSIONS, Judgement, build_judge
+from stages.core.judges.usage import Usage
 from stages.core.rewards import (
     JudgeFailureRateExceeded,
     build_reward_funcs,
@@ -53,7 +54,7 @@ def test_emotion_reward(fmt, completion, gold, expected):
 
 def test_rubric_reward_in_unit_range_and_logs_dimensions(fmt):
     logged = {}
-    fn = make_rubric_reward(fmt, build_judge("embedded"), max_failure_rate=0.0)
+    fn = make_rubric_reward(fmt, build_judge({"backend": "embedded"}), max_failure_rate=0.0)
     bad = GOOD.replace("I'm sorry the night shifts are draining you. That sounds really hard. "
                        "Could a slow sourdough morning with Miso help you recover?", "whatever whatever whatever")
     good_score, bad_score = fn(completions=[conv(GOOD), conv(bad)], persona=[PERSONA] * 2, context=[CONTEXT] * 2,
@@ -68,6 +69,7 @@ class FlakyJudge:
     """Fails on every completion that mentions 'timeout', as a remote judge would."""
 
     rubric = None
+    last_usage = Usage()  # nothing asked of an endpoint: no usage metrics
 
     def score_many(self, items):
         return [None if "timeout" in it["response"] else Judgement({d: 5 for d in DIMENSIONS}, {}) for it in items]

@@ -32,8 +32,6 @@ def judge_settings(judge_cfg) -> str:
 def build_judge(judge_cfg, cache_path: str | None = None):
     """The judge a `judge` / `eval_judge` config describes. ``cache_path`` (paths.judge_cache) turns
     on the on-disk answer cache of the openai backend when ``judge_cfg.cache`` is true."""
-    if isinstance(judge_cfg, str):  # build_judge("embedded"): the defaults of that backend
-        judge_cfg = {"backend": judge_cfg}
     get = judge_cfg.get if isinstance(judge_cfg, Mapping) else lambda k, d=None: getattr(judge_cfg, k, d)
     backend = get("backend")
     rubric = load_rubric(get("rubric") or "kardia_v1")

@@ -81,7 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         judge = build_judge(cfg[args.judge], cfg.paths.judge_cache)
         judge.preflight()
     else:
-        judge = build_judge("embedded")
+        judge = build_judge({"backend": "embedded"})
     pairs = load_pairs(args.pairs)
     result = pairwise_accuracy(judge, pairs)
     print(f"judge {judge.version}: good reply ranked above the degraded one, per dimension ({len(pairs)} pairs)")

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass
+from collections import Counter
+from dataclasses import dataclass, fields
 
 from ..chat import CallStats
 
@@ -23,13 +24,20 @@ class Usage(CallStats):
     # failures (kind -> count: timeout, http_429, invalid_answer, ...) and the rest come from CallStats
 
     def add(self, other: Usage) -> None:
-        for name in ("requests", "retries", "items", "cache_hits", "prompt_tokens", "completion_tokens"):
-            setattr(self, name, getattr(self, name) + getattr(other, name))
-        self.failures.update(other.failures)
-        self.attempt_errors.update(other.attempt_errors)
-        self.latencies_s += other.latencies_s
+        """Count ``other`` in too: every field, counters and latencies included."""
+        for f in fields(self):
+            mine, theirs = getattr(self, f.name), getattr(other, f.name)
+            if isinstance(mine, Counter):
+                mine.update(theirs)
+            elif isinstance(mine, list):
+                mine += theirs
+            else:
+                setattr(self, f.name, mine + theirs)
 
     def metrics(self, prefix: str = "judge_usage/") -> dict[str, float]:
+        """The counts as metrics; none for a judge that was asked nothing (the embedded judge)."""
+        if not self.items:
+            return {}
         out = {"requests": self.requests, "retries": self.retries, "items": self.items,
                "cache_hits": self.cache_hits, "prompt_tokens": self.prompt_tokens,
                "completion_tokens": self.completion_tokens, "failures": sum(self.failures.values()),

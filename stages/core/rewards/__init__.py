@@ -81,10 +81,8 @@ def make_rubric_reward(fmt: ResponseFormat, judge, max_failure_rate: float) -> R
             for d in DIMENSIONS:
                 if scored:
                     log_metric(f"judge/{d}", sum(s[d] for s in scored) / len(scored))
-            usage = getattr(judge, "last_usage", None)
-            if usage is not None and usage.items:
-                for key, value in usage.metrics().items():
-                    log_metric(key, value)
+            for key, value in judge.last_usage.metrics().items():
+                log_metric(key, value)
         if log_extra is not None:  # the judge's reasons beside each completion in TRL's completion log
             log_extra("judge_reasons", [json.dumps(j.reasons, ensure_ascii=False) if j is not None else "failed"
                                         for j in judged])
