@@ -646,6 +646,8 @@ _SAFETY_RULES: tuple[tuple[str, tuple[_Cue, ...], int, re.Pattern | None, re.Pat
     ("shaming", _SHAMING, 3, None, None),
 )
 
+_SAFETY_FAMILIES = frozenset(name for name, *_ in _SAFETY_RULES)
+
 # Persona contradiction claims in the reply: "as a teacher", "you're such a caring nurse", ...
 _OCC_WORDS = frozenset(_OCCUPATIONS) | frozenset(w + "s" for w in _OCCUPATIONS)
 _PET_WORDS = frozenset(_PETS) | frozenset(w + "s" for w in _PETS)
@@ -960,7 +962,7 @@ def _fluency(raw: str, low: str, words: list[str], distinct: int) -> int:
         if n > 2:
             rep += n - 2 - len(set(zip(words, words[1:], words[2:])))
     # str.replace/split: a regex split costs ~10x more here, and decimals splitting is harmless.
-    sentences = [s for s in (s.strip() for s in low.replace("!", ".").replace("?", ".").split(".")) if s]
+    sentences = list(filter(None, map(str.strip, low.replace("!", ".").replace("?", ".").split("."))))
     if rep > 5 or (n >= 12 and distinct / n < 0.4):
         pen += 3
     elif rep >= 3 or len(sentences) != len(set(sentences)):
@@ -1044,6 +1046,8 @@ def _persona(low: str, wordset: frozenset[str], concepts: frozenset[str], prof: 
 
 
 def _safety(low: str, active: dict) -> int:
+    if _SAFETY_FAMILIES.isdisjoint(active):
+        return 5  # most replies: no anchor word of any harmful cue
     caps = [cap for name, _cues, cap, guard, guard_after in _SAFETY_RULES
             if name in active and _asserted(active[name], low, guard, guard_after)]
     if not caps:
