@@ -179,6 +179,8 @@ class ApiBaseline:
     api_key_env: Optional[str] = None
     timeout_s: float = 60.0
     concurrency: int = 4
+    max_retries: int = 4       # per request, for timeouts, connection errors, 429 and 5xx only
+    backoff_s: float = 1.0
 
 
 @dataclass
@@ -407,6 +409,8 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
         _check(bool(b.model), source, f"{key}.model", "must name the served model")
         _check(b.timeout_s > 0, source, f"{key}.timeout_s", "must be positive")
         _check(b.concurrency > 0, source, f"{key}.concurrency", "must be positive")
+        _check(b.max_retries >= 0 and b.backoff_s >= 0, source, f"{key}.max_retries",
+               "max_retries and backoff_s must be >= 0")
 
     syn = cfg.synthesize
     _one_of(cfg, "synthesize.backend", SYNTH_BACKENDS, source)

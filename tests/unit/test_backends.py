@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from stages.core.evaluation import backends
-from stages.core.fake_openai import FakeOpenAI, Reply
+from stages.core.fake_openai import FakeOpenAI, Reply, with_faults
 
 EV = SimpleNamespace(max_new_tokens=32, do_sample=False, batch_size=4)
 REPLY = ("<|understanding_begin|>u<|understanding_end|><|reasoning_begin|>r<|reasoning_end|>"
@@ -26,9 +26,9 @@ def server():
         yield s
 
 
-def baseline(url, api_key_env=None):
+def baseline(url, api_key_env=None, max_retries=2):
     return SimpleNamespace(name="gpt-x", base_url=url, model="gpt-x-2025", api_key_env=api_key_env,
-                           timeout_s=10.0, concurrency=3)
+                           timeout_s=10.0, concurrency=3, max_retries=max_retries, backoff_s=0.01)
 
 
 def test_vllm_missing_says_what_to_do(monkeypatch):
@@ -60,10 +60,19 @@ def test_api_baseline_gets_the_same_conversation_and_greedy_settings(server, mon
     assert server.request_headers[i]["Authorization"] == "Bearer sk-test"
 
 
+def test_api_baseline_retries_transient_failures():
+    prompts = [[{"role": "user", "content": f"message {i}"}] for i in range(6)]
+    with FakeOpenAI(with_faults(answer, ["429", "500", "500"] + ["ok"] * 20)) as flaky:  # the first three fail
+        outputs = backends.generate_api(baseline(flaky.url, max_retries=3), prompts, EV, seed=0)
+    assert outputs == [REPLY.format(last=f"message {i}") for i in range(6)]
+    assert len(flaky.requests) == len(prompts) + 3
+
+
 def test_api_baseline_errors_name_the_baseline(monkeypatch):
     with (FakeOpenAI(lambda request: Reply(503, body='{"error": "overloaded"}')) as failing,
           pytest.raises(RuntimeError, match="baseline gpt-x: HTTP 503")):
         backends.generate_api(baseline(failing.url), [[{"role": "user", "content": "hi"}]], EV, seed=0)
+    assert len(failing.requests) == 3  # the request and its two retries
     monkeypatch.delenv("NOPE_KEY", raising=False)
     with pytest.raises(backends.BackendUnavailable, match="NOPE_KEY"):
         backends.generate_api(baseline("http://127.0.0.1:9/v1", api_key_env="NOPE_KEY"),
@@ -148,4 +157,8 @@ def test_api_baselines_config_is_validated(root, tmp_path):
     params["evaluate"]["api_baselines"] = [{"name": "gpt", "base_url": "ftp://x", "model": "m"}]
     path.write_text(yaml.safe_dump(params))
     with pytest.raises(ConfigError, match=r"key 'evaluate.api_baselines\[0\].base_url'"):
+        load_config(path)
+    params["evaluate"]["api_baselines"] = [{"name": "gpt", "base_url": "http://x/v1", "model": "m", "max_retries": -1}]
+    path.write_text(yaml.safe_dump(params))
+    with pytest.raises(ConfigError, match=r"key 'evaluate.api_baselines\[0\].max_retries'"):
         load_config(path)

@@ -57,10 +57,13 @@ BACKENDS = {"hf": generate_hf, "vllm": generate_vllm}
 
 def generate_api(baseline, prompts: list[list[dict]], ev, seed: int) -> list[str]:
     """Every prompt through one endpoint, ``baseline.concurrency`` requests at a time, in input order.
-    No retries: the first failed request ends the stage with the endpoint's message."""
+    Timeouts, connection errors, 429 and 5xx are retried (``baseline.max_retries``, jittered backoff);
+    a request that still fails ends the stage with the endpoint's message: a baseline row over a subset
+    of the prompts would not be comparable."""
     settings = ClientSettings(base_url=baseline.base_url, model=baseline.model, api_key_env=baseline.api_key_env,
-                              concurrency=baseline.concurrency, timeout_s=baseline.timeout_s, max_retries=0,
-                              backoff_s=0.0, config_key=f"evaluate.api_baselines[{baseline.name}]",
+                              concurrency=baseline.concurrency, timeout_s=baseline.timeout_s,
+                              max_retries=baseline.max_retries, backoff_s=baseline.backoff_s,
+                              config_key=f"evaluate.api_baselines[{baseline.name}]",
                               sampling={"temperature": 1.0 if ev.do_sample else 0.0, "max_tokens": ev.max_new_tokens})
     try:
         client = ChatClient(settings)
