@@ -7,6 +7,7 @@ stage never leaves a half-written file or directory that DVC would cache.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import json
 import os
 import shutil
@@ -74,3 +75,30 @@ def read_jsonl(path: str | Path) -> list[dict]:
 def write_text(path: str | Path, text: str) -> None:
     with atomic_path(path) as tmp:
         tmp.write_text(text, encoding="utf-8")
+
+
+# Big checkpoints are fingerprinted by size and their first and last bytes, not read whole [ours]:
+# hashing 15 GB of weights on every partition run would cost more than the cache saves.
+FULL_HASH_LIMIT = 256 << 20
+EDGE_BYTES = 16 << 20
+
+
+def checkpoint_fingerprint(path: str | Path, config_key: str) -> str:
+    """sha256 over a checkpoint's files (names and contents); a stand-in for DVC's own hash, for caches
+    of what a checkpoint generated. ``config_key`` names the setting that pointed here, for the error."""
+    path = Path(path)
+    if not (path / "config.json").exists():
+        raise FileNotFoundError(f"{config_key}: {path} is not a model checkpoint (no config.json)")
+    h = hashlib.sha256()
+    for f in sorted(p for p in path.rglob("*") if p.is_file()):
+        h.update(f.relative_to(path).as_posix().encode())
+        size = f.stat().st_size
+        h.update(str(size).encode())
+        with f.open("rb") as fh:
+            if size <= FULL_HASH_LIMIT:
+                h.update(fh.read())
+            else:
+                h.update(fh.read(EDGE_BYTES))
+                fh.seek(size - EDGE_BYTES)
+                h.update(fh.read(EDGE_BYTES))
+    return h.hexdigest()

@@ -23,38 +23,13 @@ from pathlib import Path
 from statistics import mean, pstdev
 
 from .format import ResponseFormat
-from .io import write_json
+from .io import checkpoint_fingerprint, write_json
 
 log = logging.getLogger("kardia.rollouts")
-
-# Big checkpoints are fingerprinted by size and their first and last bytes, not read whole [ours]:
-# hashing 15 GB of weights on every partition run would cost more than the cache saves.
-FULL_HASH_LIMIT = 256 << 20
-EDGE_BYTES = 16 << 20
-
 
 def policy_path(cfg) -> Path:
     policy = cfg.partition.rollouts.policy
     return Path(cfg.paths.base_model if policy == "base" else policy)
-
-
-def checkpoint_fingerprint(path: Path) -> str:
-    """sha256 over the checkpoint's files (names and contents); a stand-in for DVC's own hash."""
-    if not (path / "config.json").exists():
-        raise FileNotFoundError(f"partition.rollouts.policy: {path} is not a model checkpoint (no config.json)")
-    h = hashlib.sha256()
-    for f in sorted(p for p in path.rglob("*") if p.is_file()):
-        h.update(f.relative_to(path).as_posix().encode())
-        size = f.stat().st_size
-        h.update(str(size).encode())
-        with f.open("rb") as fh:
-            if size <= FULL_HASH_LIMIT:
-                h.update(fh.read())
-            else:
-                h.update(fh.read(EDGE_BYTES))
-                fh.seek(size - EDGE_BYTES)
-                h.update(fh.read(EDGE_BYTES))
-    return h.hexdigest()
 
 
 def select_contexts(examples: list[dict], max_contexts: int | None, seed: int) -> list[dict]:
@@ -132,7 +107,7 @@ def load_or_sample(cfg, contexts: list[dict]) -> tuple[dict, bool]:
     Returns (entry, generated) where ``generated`` says whether any sampling happened.
     """
     path = policy_path(cfg)
-    fingerprint = checkpoint_fingerprint(path)
+    fingerprint = checkpoint_fingerprint(path, "partition.rollouts.policy")
     key = cache_key(fingerprint, [ex["prompt"] for ex in contexts], sampling_settings(cfg))
     file = Path(cfg.paths.rollouts_cache) / f"{key}.json"
     entry = json.loads(file.read_text()) if file.exists() else None

@@ -5,7 +5,7 @@
 stage start: raises JudgeUnavailable with a clear message when an endpoint is down), ``rubric``
 (weights for the reward), ``version`` and ``usage`` / ``last_usage`` (calls, tokens, cache hits,
 latency). Backends: ``embedded`` (deterministic CPU proxy), ``openai`` (any OpenAI-compatible
-endpoint, async, cached), ``hf`` (a local transformers chat model).
+endpoint, async, cached), ``hf`` (a local transformers chat model, batched, cached).
 """
 
 from __future__ import annotations
@@ -31,7 +31,7 @@ def judge_settings(judge_cfg) -> str:
 
 def build_judge(judge_cfg, cache_path: str | None = None):
     """The judge a `judge` / `eval_judge` config describes. ``cache_path`` (paths.judge_cache) turns
-    on the on-disk answer cache of the openai backend when ``judge_cfg.cache`` is true."""
+    on the on-disk answer cache of the LLM backends when ``judge_cfg.cache`` is true."""
     get = judge_cfg.get if isinstance(judge_cfg, Mapping) else lambda k, d=None: getattr(judge_cfg, k, d)
     backend = get("backend")
     rubric = load_rubric(get("rubric") or "kardia_v1")
@@ -39,8 +39,12 @@ def build_judge(judge_cfg, cache_path: str | None = None):
         from .embedded import EmbeddedJudge
 
         return EmbeddedJudge(rubric)
+    if backend not in BACKENDS:
+        raise ValueError(f"judge.backend={backend!r} is not available; known: {list(BACKENDS)}")
+    from .cache import JudgeCache
+
+    cache = JudgeCache(cache_path) if cache_path and get("cache", True) else None
     if backend == "openai":
-        from .cache import JudgeCache
         from .llm import OpenAIJudge
 
         settings = ClientSettings(
@@ -48,11 +52,8 @@ def build_judge(judge_cfg, cache_path: str | None = None):
             concurrency=get("concurrency", 16), timeout_s=get("timeout_s", 60.0),
             max_retries=get("max_retries", 4), backoff_s=get("backoff_s", 1.0),
             sampling={"temperature": get("temperature", 0.0), "max_tokens": get("max_tokens", 512)})
-        cache = JudgeCache(cache_path) if cache_path and get("cache", True) else None
         return OpenAIJudge(settings, rubric, cache)
-    if backend == "hf":
-        from .llm import HFJudge
+    from .llm import HFJudge
 
-        return HFJudge(get("model"), rubric, batch_size=get("batch_size", 8),
-                       max_new_tokens=get("max_tokens", 512), dtype=get("dtype", "float32"))
-    raise ValueError(f"judge.backend={backend!r} is not available; known: {list(BACKENDS)}")
+    return HFJudge(get("model"), rubric, batch_size=get("batch_size", 8),
+                   max_new_tokens=get("max_tokens", 512), dtype=get("dtype", "float32"), cache=cache)
