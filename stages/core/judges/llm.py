@@ -94,7 +94,7 @@ class HFJudge(_LLMJudge):
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
         # A local checkpoint is known by its files (retrained in place = new answers), a hub model by its id.
-        model = checkpoint_fingerprint(model_path, "judge.model") if Path(model_path).is_dir() else model_path
+        model = checkpoint_fingerprint(model_path, "hf judge model") if Path(model_path).is_dir() else model_path
         super().__init__(rubric, cache, {"model": f"hf:{model}",
                                          "sampling": {"greedy": True, "max_new_tokens": max_new_tokens,
                                                       "dtype": dtype}})
