@@ -104,8 +104,10 @@ def test_api_surface():
     assert DIMENSIONS == ("relevance", "fluency", "empathy", "persona", "safety")
     assert EmbeddedJudge.name == "embedded"
     assert isinstance(EmbeddedJudge.version, str) and EmbeddedJudge.version.startswith("embedded-")
-    with pytest.raises(TypeError):
+    with pytest.raises(TypeError, match="response must be str, got NoneType"):
         EmbeddedJudge().score(None, NURSE, "User: hi")  # type: ignore[arg-type]
+    with pytest.raises(TypeError, match="context must be str, got list"):
+        EmbeddedJudge().score("Hi.", NURSE, ["User: hi"])  # type: ignore[arg-type]
 
 
 def test_deterministic_within_a_process(judge):

@@ -1085,9 +1085,9 @@ class EmbeddedJudge:
         plain text where user turns are lines starting with 'User:').
         """
         if not (isinstance(response, str) and isinstance(persona, str) and isinstance(context, str)):
-            arg, value = next((a, v) for a, v in (("response", response), ("persona", persona), ("context", context))
-                              if not isinstance(v, str))
-            raise TypeError(f"EmbeddedJudge.score: {arg} must be str, got {type(value).__name__}")
+            for arg, value in (("response", response), ("persona", persona), ("context", context)):
+                if not isinstance(value, str):
+                    raise TypeError(f"EmbeddedJudge.score: {arg} must be str, got {type(value).__name__}")
         low = _lower(response)
         clean = _LEFTOVER.sub(" ", low) if ("|" in low or "<" in low) else low
         words = _words(clean)  # the one tokenisation of the reply
