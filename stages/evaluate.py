@@ -12,10 +12,12 @@ from pathlib import Path
 
 from stages.core.evaluation.backends import BACKENDS, generate_api
 from stages.core.evaluation.emotion import confusion_records
+from stages.core.evaluation.label_baselines import label_baselines
 from stages.core.evaluation.metrics import RADAR_AXES, aggregate, compare, score_examples
 from stages.core.evaluation.paper import load_paper, render
 from stages.core.evaluation.plots import radar_png
 from stages.core.evaluation.report import markdown_report
+from stages.core.evaluation.statistics import bootstrap_ci
 from stages.core.format import ResponseFormat
 from stages.core.io import read_jsonl, write_json, write_jsonl, write_text
 from stages.core.judges import build_judge, judge_settings
@@ -64,7 +66,8 @@ def run(cfg) -> dict[str, float]:
     judge = build_judge(cfg.eval_judge, cfg.paths.judge_cache)
     if cfg.eval_judge.preflight:
         judge.preflight()  # fail in seconds, not after generating with every model
-    examples = sample(read_jsonl(Path(cfg.paths.partitioned) / "test.jsonl"), ev.max_examples, cfg.seed)
+    partitioned = Path(cfg.paths.partitioned)
+    examples = sample(read_jsonl(partitioned / "test.jsonl"), ev.max_examples, cfg.seed)
     outputs = generate_all(cfg, [ex["prompt"] for ex in examples])
     rows = {name: score_examples(fmt, judge, examples, outs) for name, outs in outputs.items()}
     models, pairs = list(rows), comparisons(ev)
@@ -78,6 +81,15 @@ def run(cfg) -> dict[str, float]:
             chosen = [i for i, r in enumerate(rows[a]) if keep(r)]
             diff = compare([rows[a][i] for i in chosen], [rows[b][i] for i in chosen], cfg.seed)
             metrics.update({f"{subset}/{b}_vs_{a}/{k}": v for k, v in diff.items()})
+    references = label_baselines(read_jsonl(partitioned / "easy.jsonl") + read_jsonl(partitioned / "hard.jsonl"),
+                                 examples, cfg.seed)
+    for name, predicted in references.items():
+        hits = [float(p == ex["emotion"]) for p, ex in zip(predicted, examples, strict=True)]
+        for subset, keep in SUBSETS.items():
+            chosen = [h for h, ex in zip(hits, examples) if keep(ex)]
+            if chosen:
+                key = f"{subset}/{name}/emotion_acc"
+                metrics[key], metrics[f"{key}_low"], metrics[f"{key}_high"] = bootstrap_ci(chosen, seed=cfg.seed)
 
     reports, plots = Path(cfg.paths.reports), Path(cfg.paths.eval_plots)
     write_jsonl(reports / "predictions.jsonl", ({"model": name, **r} for name in models for r in rows[name]))
@@ -87,7 +99,7 @@ def run(cfg) -> dict[str, float]:
                 "seed": cfg.seed, "system_prompt": cfg.format.system_prompt,
                 "api_baselines": [{"name": b.name, "model": b.model, "base_url": b.base_url}
                                   for b in ev.api_baselines]}
-    report = markdown_report(metrics, list(SUBSETS), models, pairs, settings)
+    report = markdown_report(metrics, list(SUBSETS), models, pairs, settings, list(references))
     write_text(reports / "eval.md", report)
     write_text(reports / "paper_vs_ours.md", render(load_paper(Path(cfg.paths.paper_numbers)), [
         {"name": "this run", "metrics": metrics}], "eval", judge_settings(cfg.eval_judge), cfg.data.source, cfg.model.name))

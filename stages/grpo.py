@@ -11,7 +11,7 @@ from omegaconf import OmegaConf
 
 from stages.core.format import ResponseFormat
 from stages.core.judges import DIMENSIONS, build_judge
-from stages.core.rewards import build_reward_funcs
+from stages.core.rewards import build_reward_funcs, with_group_stats
 from stages.core.stage import stage_main
 from stages.core.training import fit, load_examples, skip, window_mean, write_series
 
@@ -28,7 +28,9 @@ def run(cfg) -> dict[str, float]:
     judge = build_judge(cfg.judge, cfg.paths.judge_cache)
     if "rubric" in names and cfg.judge.preflight:
         judge.preflight()  # fail in seconds, not after the first generation step
-    reward_funcs = build_reward_funcs(names, fmt, judge, cfg.reward.max_judge_failure_rate)
+    group = cfg.grpo.trainer.get("num_generations", 8)
+    reward_funcs = [with_group_stats(f, group)
+                    for f in build_reward_funcs(names, fmt, judge, cfg.reward.max_judge_failure_rate)]
     data = load_examples(Path(cfg.paths.partitioned) / "hard.jsonl", cfg.grpo.max_examples,
                          ["prompt", "emotion", "persona", "context"])
 
@@ -39,7 +41,8 @@ def run(cfg) -> dict[str, float]:
                            processing_class=tokenizer)
 
     history, metrics = fit(cfg, "grpo", cfg.paths.sft_model, cfg.paths.grpo_model, make_trainer)
-    columns = {"reward": "reward", **{f"reward/{n}": f"rewards/{n}/mean" for n in names}}
+    columns = {"reward": "reward", **{f"reward/{n}": f"rewards/{n}/mean" for n in names},
+               "zero_std/reward": "frac_reward_zero_std", **{f"zero_std/{n}": f"zero_std/{n}" for n in names}}
     if "rubric" in names:
         columns.update({f"judge/{d}": f"judge/{d}" for d in (*DIMENSIONS, "failure_rate")})
     rows = write_series(series, history, columns)
@@ -47,6 +50,8 @@ def run(cfg) -> dict[str, float]:
     for name in ("reward", *(f"reward/{n}" for n in names)):
         out[f"{name}_start"] = window_mean(rows, name, first=True)
         out[f"{name}_end"] = window_mean(rows, name, first=False)
+    for name in ("reward", *names):  # share of groups with no spread, over the whole run
+        out[f"zero_std/{name}"] = window_mean(rows, f"zero_std/{name}", first=True, fraction=1.0)
     return out
 
 

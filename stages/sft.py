@@ -16,12 +16,15 @@ def run(cfg) -> dict[str, float]:
         return skip("sft", cfg.paths.base_model, cfg.paths.sft_model, series, ["loss"])
     from trl import SFTConfig, SFTTrainer
 
+    from stages.core.sft_loss import CompletionLossSFTTrainer
+    trainer_class = CompletionLossSFTTrainer if cfg.sft.loss == "completion" else SFTTrainer
+
     data = load_examples(Path(cfg.paths.partitioned) / "easy.jsonl", cfg.sft.max_examples, ["prompt", "completion"])
 
     def make_trainer(model, tokenizer, output_dir):
         args = SFTConfig(output_dir=output_dir, seed=cfg.seed, max_length=cfg.model.max_length,
                          **OmegaConf.to_container(cfg.sft.trainer))
-        return SFTTrainer(model=model, args=args, train_dataset=data, processing_class=tokenizer)
+        return trainer_class(model=model, args=args, train_dataset=data, processing_class=tokenizer)
 
     history, metrics = fit(cfg, "sft", cfg.paths.base_model, cfg.paths.sft_model, make_trainer)
     rows = write_series(series, history, {"loss": "loss"})

@@ -144,6 +144,11 @@ class Training:
 
 
 @dataclass
+class Sft(Training):
+    loss: str = "fused"    # fused: TRL's own loss | completion: logits at labelled tokens only (sft_loss.py)
+
+
+@dataclass
 class Reward:
     names: list[str]
     weights: list[float]
@@ -240,7 +245,7 @@ class Config:
     format: Format
     model: Model
     partition: Partition
-    sft: Training
+    sft: Sft
     grpo: Training
     reward: Reward
     judge: Judge
@@ -260,6 +265,7 @@ PARTITION_METHODS = ("trace", "rollouts", "random", "all_sft", "all_grpo")
 REWARD_NAMES = ("format", "emotion", "rubric")
 JUDGE_BACKENDS = ("embedded", "openai", "hf")
 EVAL_MODELS = ("base", "sft", "grpo")
+SFT_LOSSES = ("fused", "completion")
 GENERATION_BACKENDS = ("hf", "vllm")
 DTYPES = ("float32", "bfloat16", "float16")
 
@@ -348,6 +354,7 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
     _check(cfg.partition.histogram_bins > 0, source, "partition.histogram_bins", "must be positive")
     fraction = cfg.partition.easy_fraction
     _check(fraction is None or 0 < fraction < 1, source, "partition.easy_fraction", "must be in (0, 1) or null")
+    _one_of(cfg, "sft.loss", SFT_LOSSES, source)
     _check(cfg.sft.enabled or cfg.grpo.enabled, source, "sft.enabled",
            "sft and grpo are both disabled: there is nothing to train")
     # A one-stage split leaves the other stage no data; running it anyway would fail mid-pipeline.

@@ -95,3 +95,22 @@ def test_rubric_value_normalisation():
 def test_registry_follows_reward_names_order(fmt):
     funcs = build_reward_funcs(["rubric", "format"], fmt, FlakyJudge(), 0.1)
     assert [f.__name__ for f in funcs] == ["rubric", "format"]
+
+
+def test_zero_std_fraction_counts_groups_without_spread_ignoring_abstentions():
+    from stages.core.rewards import zero_std_fraction
+    assert zero_std_fraction([1, 1, 0, 1, 0.5, 0.5, None, 0.5], group_size=4) == 0.5
+    assert zero_std_fraction([1, 0, 1], group_size=2) is None  # not whole groups
+
+
+def test_with_group_stats_logs_per_reward_zero_std_and_keeps_the_name():
+    from stages.core.rewards import with_group_stats
+    logged = {}
+
+    def emotion(completions, **_):
+        return [1.0, 1.0, 0.0, 1.0]
+
+    wrapped = with_group_stats(emotion, group_size=2)
+    assert wrapped.__name__ == "emotion"
+    assert wrapped(["a"] * 4, log_metric=lambda k, v: logged.__setitem__(k, v)) == [1.0, 1.0, 0.0, 1.0]
+    assert logged == {"zero_std/emotion": 0.5}

@@ -61,11 +61,24 @@ def _diff_table(metrics, subsets, pairs, columns) -> list[str]:
     return lines
 
 
+def _reference_table(metrics, subsets, models, references) -> list[str]:
+    """Emotion accuracy of the models beside the label-only reference rows, one column per subset."""
+    lines = ["| row | " + " | ".join(subsets) + " |", "|" + "---|" * (len(subsets) + 1)]
+    for name in [*references, *models]:
+        lines.append(f"| {name} | " + " | ".join(interval(metrics, f"{s}/{name}/emotion_acc") for s in subsets) + " |")
+    return lines
+
+
 def markdown_report(metrics: dict[str, float], subsets: list[str], models: list[str],
-                    pairs: list[tuple[str, str]], settings: dict) -> str:
+                    pairs: list[tuple[str, str]], settings: dict, references: list[str] = ()) -> str:
     lines = ["# Evaluation on held-out personas", "",
              "Mean and 95 % bootstrap interval per model (same examples for every model).", "",
              "## The paper's axes", "", *_table(metrics, subsets, models, PAPER_TABLE), "",
+             "## Emotion accuracy against label-only references", "",
+             ("`majority`: the most common training label for every example (no emotion learned); `bow`: "
+              "TF-IDF word 1-2-grams of the dialogue context + logistic regression trained on the training "
+              "split, a simple non-neural ceiling of the learnable signal."), "",
+             *_reference_table(metrics, subsets, models, references), "",
              "## Reference overlap, diversity, length", "", *_table(metrics, subsets, models, TEXT_TABLE), "",
              "## Paired differences", "",
              ("Later minus earlier model: delta [95 % interval], p (McNemar exact for format / emotion "

@@ -8,6 +8,7 @@ call must do (a 0 would fake an advantage).
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 from collections.abc import Callable
@@ -102,3 +103,27 @@ def build_reward_funcs(names: list[str], fmt: ResponseFormat, judge, max_failure
         "rubric": lambda: make_rubric_reward(fmt, judge, max_failure_rate),
     }
     return [factories[n]() for n in names]
+
+
+def zero_std_fraction(values: list, group_size: int) -> float | None:
+    """Share of groups whose scored completions all got the same value: such a group has zero advantage
+    from this reward and teaches nothing through it. TRL's ``RepeatSampler`` puts a prompt's G
+    completions next to each other, so groups are consecutive runs of ``group_size``; abstentions
+    (None) are left out. None when the batch is not whole groups."""
+    if group_size < 2 or not values or len(values) % group_size:
+        return None
+    groups = [[v for v in values[i:i + group_size] if v is not None] for i in range(0, len(values), group_size)]
+    return sum(len(set(g)) <= 1 for g in groups) / len(groups)
+
+
+def with_group_stats(fn: RewardFn, group_size: int) -> RewardFn:
+    """``fn`` that also logs ``zero_std/<name>`` per step (TRL's ``frac_reward_zero_std`` is for the
+    weighted sum only, where a continuous rubric score hides a silent emotion reward)."""
+    @functools.wraps(fn)  # TRL names the reward's metrics after __name__
+    def wrapped(*args, log_metric=None, **kwargs):
+        values = fn(*args, log_metric=log_metric, **kwargs)
+        frac = zero_std_fraction(values, group_size)
+        if log_metric is not None and frac is not None:
+            log_metric(f"zero_std/{fn.__name__}", frac)
+        return values
+    return wrapped
