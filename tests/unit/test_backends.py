@@ -92,6 +92,10 @@ def stage_config(root, tmp_path, url, **extra):
                         "prompt": [{"role": "system", "content": "Support this user.\nMBTI: INFP"},
                                    {"role": "user", "content": f"my day {i} was bad"}]})
     test.write_text("".join(json.dumps(r) + "\n" for r in records))
+    # the training split the reference rows (majority label, bag of words) are fitted on
+    train = [{"emotion": e, "context": f"User: I feel {e} today, so {e}"} for e in ["sad", "sad", "angry", "angry", "sad"]]
+    for name, part in (("easy", train[:3]), ("hard", train[3:])):
+        (test.parent / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["paths"].update(partitioned=str(test.parent), reports=str(tmp_path / "reports"),
                            eval_plots=str(tmp_path / "plots/evaluate"))
@@ -110,6 +114,8 @@ def test_evaluate_stage_on_an_api_baseline_writes_every_output(root, tmp_path, s
     assert metrics["eval/local/n"] == 6 and metrics["eval/local/format_compliance"] == 1.0
     assert metrics["eval/local/emotion_acc"] == pytest.approx(3 / 6)
     assert metrics["eval_hard/local/n"] == 3 and metrics["eval/local/judge_coverage"] == 1.0
+    assert metrics["eval/majority/emotion_acc"] == pytest.approx(3 / 6)  # "sad", the training majority
+    assert 0.0 <= metrics["eval/bow/emotion_acc_low"] <= metrics["eval/bow/emotion_acc"] <= 1.0
     preds = [json.loads(line) for line in (tmp_path / "reports/predictions.jsonl").read_text().splitlines()]
     assert {p["model"] for p in preds} == {"local"} and preds[0]["spans"]["emotion"] == "sad"
     assert preds[0]["response"].startswith("I hear you") and preds[0]["reference"] and "scores" in preds[0]
