@@ -69,7 +69,7 @@ def run(cfg) -> dict[str, float]:
     partitioned = Path(cfg.paths.partitioned)
     examples = sample(read_jsonl(partitioned / "test.jsonl"), ev.max_examples, cfg.seed)
     outputs = generate_all(cfg, [ex["prompt"] for ex in examples])
-    rows = {name: score_examples(fmt, judge, examples, outs) for name, outs in outputs.items()}
+    rows = {name: score_examples(fmt, judge, examples, outs, cfg.reward) for name, outs in outputs.items()}
     models, pairs = list(rows), comparisons(ev)
 
     metrics: dict[str, float] = {}

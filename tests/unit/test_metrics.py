@@ -91,3 +91,24 @@ def test_corpus_metrics_have_intervals_and_paired_differences():
     diff = compare(a, b, seed=0)
     assert diff["distinct_2_delta"] == pytest.approx(agg_b["distinct_2"] - agg_a["distinct_2"])
     assert diff["distinct_2_delta_low"] > 0 and diff["distinct_2_p"] < 0.01
+
+
+def test_rows_carry_the_weighted_training_reward(fmt):
+    from types import SimpleNamespace
+
+    from stages.core.rewards import rubric_value
+
+    example = {"id": "x-t0", "emotion": "sad", "persona": "p", "context": "User: hi", "reference": "Oh no."}
+    right = fmt.render({"understanding": "u", "reasoning": "r", "emotion": "sad", "response": "I am here."})
+    wrong = fmt.render({"understanding": "u", "reasoning": "r", "emotion": "angry", "response": "I am here."})
+    reward = SimpleNamespace(names=["format", "emotion", "rubric"], weights=[0.2, 0.3, 0.5])
+    rows = score_examples(fmt, ManyJudge(), [example] * 4, [right, wrong, "no spans", "skip me"], reward)
+    rubric = rubric_value({d: 4 for d in DIMENSIONS})        # 0.75
+    assert [r["reward"] for r in rows[:3]] == pytest.approx([0.2 + 0.3 + 0.5 * rubric, 0.2 + 0.5 * rubric, 0.5 * rubric])
+    assert rows[3]["reward"] is None                         # the judge abstained: no reward, not a zero
+    agg = aggregate(rows, seed=0)
+    assert agg["reward"] == pytest.approx(sum(r["reward"] for r in rows[:3]) / 3)
+    diff = compare(rows[1:3], rows[:2], seed=0)              # (wrong, no spans) -> (right, wrong)
+    assert diff["reward_delta"] == pytest.approx((0.3 + 0.2) / 2)   # emotion, then format gained
+    without = score_examples(fmt, ManyJudge(), [example], [right])
+    assert without[0].get("reward") is None and "reward" not in aggregate(without, seed=0)

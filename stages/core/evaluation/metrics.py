@@ -6,9 +6,12 @@ beside them so a judge outage cannot pass for a score. Every model is scored on 
 two models are compared *paired*: a paired bootstrap interval of the difference for every metric, and
 McNemar's exact test for the binary ones.
 
+``reward`` is the run's training objective, Σ λ_i r_i over ``reward.names`` with the rubric term from
+the evaluation judge, on held-out examples: what GRPO was asked to raise, as one number per reply.
+
 Two kinds of metric:
 - per-example means (``PER_EXAMPLE``): format compliance, emotion accuracy, the five rubric
-  dimensions, ROUGE-L, response length; intervals from ``bootstrap_ci``;
+  dimensions, the λ-weighted reward, ROUGE-L, response length; intervals from ``bootstrap_ci``;
 - corpus-level statistics (``CORPUS``): emotion macro-F1, BLEU, Distinct-1/2 (definitions in
   ``emotion.py`` and ``text.py``); intervals from ``bootstrap_statistic``.
 """
@@ -20,7 +23,7 @@ from statistics import mean
 from ..format import ResponseFormat
 from ..judges import DIMENSIONS
 from ..labels import normalize_emotion
-from ..rewards import judge_many
+from ..rewards import judge_many, rubric_value, rubric_weights, weighted_reward
 from .emotion import macro_f1_statistic
 from .statistics import (
     bootstrap_ci,
@@ -31,7 +34,7 @@ from .statistics import (
 )
 from .text import bleu_statistic, distinct_statistic, rouge_l, words
 
-PER_EXAMPLE = ("format_compliance", "emotion_acc", *DIMENSIONS, "rouge_l", "response_words")
+PER_EXAMPLE = ("format_compliance", "emotion_acc", *DIMENSIONS, "reward", "rouge_l", "response_words")
 CORPUS = ("emotion_macro_f1", "bleu", "distinct_1", "distinct_2")
 METRICS = PER_EXAMPLE + CORPUS
 # Corpus metrics that resampling with replacement biases (duplicated replies repeat their n-grams):
@@ -42,10 +45,19 @@ BINARY = {"format_compliance": "format_ok", "emotion_acc": "emotion_ok"}
 RADAR_AXES = ("emotion_acc", *DIMENSIONS)
 
 
-def score_examples(fmt: ResponseFormat, judge, examples: list[dict], outputs: list[str]) -> list[dict]:
-    """One row per (example, output): format, emotion and the judge's rubric scores (one batch call)."""
+def score_examples(fmt: ResponseFormat, judge, examples: list[dict], outputs: list[str],
+                   reward=None) -> list[dict]:
+    """One row per (example, output): format, emotion and the judge's rubric scores (one batch call), and
+    the λ-weighted reward of ``reward`` (the ``reward`` config group: names, weights) when given."""
     judged = judge_many(judge, fmt, outputs, [ex["persona"] for ex in examples], [ex["context"] for ex in examples])
-    return [score_example(fmt, ex, out, j) for ex, out, j in zip(examples, outputs, judged, strict=True)]
+    rows = [score_example(fmt, ex, out, j) for ex, out, j in zip(examples, outputs, judged, strict=True)]
+    if reward is not None:
+        weights = rubric_weights(judge)
+        for r in rows:
+            terms = {"format": float(r["format_ok"]), "emotion": float(r["emotion_ok"]),
+                     "rubric": rubric_value(r["scores"], weights) if r["scores"] is not None else None}
+            r["reward"] = weighted_reward(terms, list(reward.names), list(reward.weights))
+    return rows
 
 
 def score_example(fmt: ResponseFormat, example: dict, output: str, judgement) -> dict:
@@ -53,6 +65,7 @@ def score_example(fmt: ResponseFormat, example: dict, output: str, judgement) ->
     (``judgement`` None: the judge failed or abstained)."""
     parsed = fmt.parse(output)
     spans = parsed.spans or {}
+    # spans exist only for a valid turn, so format_ok / emotion_ok are exactly the format and emotion rewards
     predicted = normalize_emotion(spans["emotion"]) if "emotion" in spans else None
     response = fmt.response_text(output)
     return {
@@ -84,6 +97,8 @@ def value(row: dict, metric: str) -> float | None:
     if metric in DIMENSIONS:
         scores = row["scores"]
         return None if scores is None or scores.get(metric) is None else float(scores[metric])
+    if metric == "reward":  # None: a term abstained, or the rows were scored without a reward config
+        return row.get("reward")
     return float(row[metric])
 
 

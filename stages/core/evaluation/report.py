@@ -6,14 +6,15 @@ import json
 
 from ..judges import DIMENSIONS
 
-PAPER_TABLE = ("format_compliance", "emotion_acc", "emotion_macro_f1", *DIMENSIONS)
+PAPER_TABLE = ("format_compliance", "emotion_acc", "emotion_macro_f1", *DIMENSIONS, "reward")
 TEXT_TABLE = ("bleu", "rouge_l", "distinct_1", "distinct_2", "response_words")
 
 DEFINITIONS = """Definitions: format = all spans present, in order, non-empty; emotion acc = exact match of
 the normalised emotion span with the gold label; macro-F1 = mean per-label F1 over the labels that
 occur as gold (a reply without an emotion span predicts no label); rubric dimensions = the evaluation
 judge's 1-5 scores of the response span, averaged over the answers it scored, `cov` = share of answers
-scored; BLEU = sacrebleu corpus BLEU (0-100) of the response span against the gold response; ROUGE-L =
+scored; reward = the run's λ-weighted training reward Σ λ_i r_i (format, emotion match, rubric in
+[0, 1] from the evaluation judge) per reply, what GRPO maximised; BLEU = sacrebleu corpus BLEU (0-100) of the response span against the gold response; ROUGE-L =
 mean ROUGE-L F-measure (rouge-score); Distinct-n = distinct n-grams / all n-grams over all replies of
 a model (corpus level, lowercased word and punctuation tokens); length = words per reply. Intervals:
 95 % percentile bootstrap over examples (2000 resamples; corpus metrics recomputed per resample; for

@@ -51,6 +51,20 @@ def rubric_value(scores: dict[str, int], weights: dict[str, float] | None = None
     return sum(w * (scores[d] - 1) / 4 for d, w in weights.items()) / sum(weights.values())
 
 
+def rubric_weights(judge) -> dict[str, float] | None:
+    """The judge's rubric weights per dimension (None: equal weights)."""
+    return judge.rubric.weights if getattr(judge, "rubric", None) is not None else None
+
+
+def weighted_reward(terms: dict[str, float | None], names: list[str], weights: list[float]) -> float | None:
+    """r = Σ λ_i r_i over ``reward.names`` / ``reward.weights``, the sum GRPO maximises
+    (``sum_then_normalize``); None where a term abstained (the judge did not score the reply)."""
+    values = [terms[n] for n in names]
+    if any(v is None for v in values):
+        return None
+    return sum(w * v for w, v in zip(weights, values, strict=True))
+
+
 def make_format_reward(fmt: ResponseFormat) -> RewardFn:
     def format(completions, **_) -> list[float]:
         """1 if all spans are present, in order and non-empty, else 0 [paper]."""
@@ -70,7 +84,7 @@ def make_emotion_reward(fmt: ResponseFormat) -> RewardFn:
 
 
 def make_rubric_reward(fmt: ResponseFormat, judge, max_failure_rate: float) -> RewardFn:
-    weights = judge.rubric.weights if getattr(judge, "rubric", None) is not None else None
+    weights = rubric_weights(judge)
 
     def rubric(completions, persona, context, log_metric=None, log_extra=None, **_) -> list[float | None]:
         """Judge's rubric score of the reply in [0, 1]; None (abstain) where the judge failed."""
