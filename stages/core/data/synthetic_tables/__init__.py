@@ -65,8 +65,16 @@ def load(name: str, shape: dict) -> dict:
     """The file ``name`` of this package, checked against ``shape``; raises TableError."""
     try:
         text = resources.files(__name__).joinpath(name).read_text(encoding="utf-8")
+    except OSError as e:
+        raise TableError(f"{name}: {e}") from None
+    return parse(text, shape, name)
+
+
+def parse(text: str, shape: dict, name: str) -> dict:
+    """YAML ``text`` (from file ``name``, for messages) checked against ``shape``; raises TableError."""
+    try:
         raw = yaml.load(text, Loader=_UniqueKeys)  # a SafeLoader: plain data, no Python objects
-    except (OSError, yaml.YAMLError) as e:
+    except yaml.YAMLError as e:
         raise TableError(f"{name}: {e}") from None
     return _check(raw, shape, name, "")
 
