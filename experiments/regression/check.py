@@ -3,8 +3,12 @@
     python -m experiments.regression            # after `dvc repro`; exit 1 on a regression or a missing metric
     python -m experiments.regression --update   # accept the current metrics as the new baseline
 
-Rules (expect higher / lower / equal, absolute tol) live in experiments/regression/tolerances.yaml,
-the values in experiments/regression/baseline.json. Prints a diff table either way.
+    python -m experiments.regression --record-spread reward_components/paper_recipe
+                                                # the seed sd of every checked metric, from that table row
+
+Rules (expect higher / lower / equal, absolute tol, k × seed sd) live in
+experiments/regression/tolerances.yaml, the values in experiments/regression/baseline.json, the seed
+spread in experiments/regression/seed_spread.json. Prints a diff table either way.
 """
 
 from __future__ import annotations
@@ -16,6 +20,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from experiments.dvcexp import ROOT, ExperimentConfigError, load_yaml, require
+from experiments.regression import spread as seed_spread
 
 HERE = Path(__file__).resolve().parent
 EXPECTS = ("higher", "lower", "equal")
@@ -26,7 +31,14 @@ class Check:
     stage: str
     metric: str
     expect: str
-    tol: float
+    tol: float                # the tolerance applied: max(floor, k × sd)
+    k: float | None = None    # multiple of the seed sd, when the rule has one
+    sd: float | None = None
+
+    @property
+    def rule(self) -> str:
+        derived = f" (≥ {self.k:g} × sd {self.sd:.3g})" if self.k is not None else ""
+        return self.expect + (f" ±{self.tol:.3g}" if self.tol else "") + derived
 
     def status(self, baseline: float, current: float | None) -> str:
         if current is None:
@@ -40,7 +52,8 @@ class Check:
         return "better" if sign * delta > self.tol else "ok"
 
 
-def load_checks(path: Path) -> list[Check]:
+def load_checks(path: Path, spread: dict | None = None) -> list[Check]:
+    """The rules of ``path``; a rule with ``k`` gets tol = max(tol, k × the seed sd in ``spread``)."""
     raw = require(load_yaml(path), "checks", dict, path)
     checks = []
     for stage, metrics in raw.items():
@@ -52,8 +65,50 @@ def load_checks(path: Path) -> list[Check]:
             tol = (rule or {}).get("tol", 0.0)
             if not isinstance(tol, (int, float)) or tol < 0:
                 raise ExperimentConfigError(f"{path}: key '{key}.tol': must be a number >= 0, got {tol!r}")
-            checks.append(Check(stage, metric, expect, float(tol)))
+            k = (rule or {}).get("k")
+            if k is None:
+                checks.append(Check(stage, metric, expect, float(tol)))
+                continue
+            if not isinstance(k, (int, float)) or k <= 0:
+                raise ExperimentConfigError(f"{path}: key '{key}.k': must be a number > 0, got {k!r}")
+            sd = seed_spread.sd_of(spread, stage, metric, path)
+            checks.append(Check(stage, metric, expect, max(float(tol), k * sd), float(k), sd))
     return checks
+
+
+def spread_file(tolerances: Path) -> Path:
+    """The seed-spread file the tolerances name (key ``spread``, relative to the tolerances file)."""
+    return tolerances.parent / require(load_yaml(tolerances), "spread", str, tolerances)
+
+
+def load_spread(tolerances: Path) -> dict | None:
+    """The recorded seed spread, or None where the tolerances name none or it is not recorded yet."""
+    if "spread" not in (load_yaml(tolerances) or {}):
+        return None
+    path = spread_file(tolerances)
+    return json.loads(path.read_text()) if path.exists() else None
+
+
+def record_spread(tolerances: Path, source: str) -> Path:
+    """Write the seed spread of every metric a rule scales by k, from the runs of ``table/row``."""
+    from experiments.ablations import load_table
+    from experiments.dvcexp import exp_show
+
+    name, _, row = source.partition("/")
+    table = load_table(name)
+    row = row or table.experiments[0]
+    if row not in table.experiments:
+        raise ExperimentConfigError(f"--record-spread {source}: {row!r} is not a row of table {name!r}")
+    scaled = {}
+    for stage, metrics in require(load_yaml(tolerances), "checks", dict, tolerances).items():
+        for metric, rule in (metrics or {}).items():
+            if (rule or {}).get("k") is not None:
+                scaled.setdefault(stage, []).append(metric)
+    from stages.core.io import write_json
+
+    path = spread_file(tolerances)
+    write_json(path, seed_spread.record(table, row, exp_show(ROOT), scaled))
+    return path
 
 
 def read_stage_metrics(metrics_dir: Path, stages: set[str]) -> dict[str, dict[str, float]]:
@@ -74,7 +129,7 @@ def compare(checks: list[Check], baseline: dict, current: dict) -> list[dict]:
         value = None if value is None else float(value)
         rows.append({"stage": c.stage, "metric": c.metric, "baseline": base, "current": value,
                      "delta": None if value is None else value - base,
-                     "rule": f"{c.expect}" + (f" ±{c.tol:g}" if c.tol else ""), "status": c.status(base, value)})
+                     "rule": c.rule, "status": c.status(base, value)})
     return rows
 
 
@@ -97,13 +152,24 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--baseline", type=Path, default=HERE / "baseline.json")
     parser.add_argument("--tolerances", type=Path, default=HERE / "tolerances.yaml")
     parser.add_argument("--update", action="store_true", help="write the current metrics as the baseline")
+    parser.add_argument("--record-spread", metavar="TABLE[/ROW]",
+                        help="write the seed sd of the k-scaled metrics from the runs of an ablation-table row "
+                             "(default row: the table's first), e.g. reward_components/paper_recipe")
     args = parser.parse_args(argv)
+    if args.record_spread:
+        try:
+            path = record_spread(args.tolerances, args.record_spread)
+        except ExperimentConfigError as e:
+            print(f"error: {e}", file=sys.stderr)
+            return 2
+        print(f"wrote {path} from {args.record_spread}")
+        return 0
     if args.metrics_dir is None:
         from stages.core.config import load_config
 
         args.metrics_dir = ROOT / load_config(ROOT / "params.yaml").paths.metrics
     try:
-        checks = load_checks(args.tolerances)
+        checks = load_checks(args.tolerances, load_spread(args.tolerances))
         current = read_stage_metrics(args.metrics_dir, {c.stage for c in checks})
         if args.update:
             missing = [f"{c.stage}/{c.metric}" for c in checks if c.metric not in current[c.stage]]

@@ -87,3 +87,56 @@ def test_command_line_exit_status(root, metrics):
                           cwd=root, capture_output=True, text=True, check=False)
     assert proc.returncode == 1 and "eval/sft/emotion_acc" in proc.stderr
 
+
+
+def write_rules(tmp_path, spread_sd=None, k=2):
+    """A one-rule tolerances file (emotion accuracy, floor 0.03, k × sd) and its seed-spread file."""
+    rules = tmp_path / "tol.yaml"
+    rules.write_text("spread: spread.json\nchecks:\n  evaluate:\n"
+                     f"    eval/grpo/emotion_acc: {{expect: higher, tol: 0.03, k: {k}}}\n")
+    if spread_sd is not None:
+        (tmp_path / "spread.json").write_text(json.dumps({"sd": {"evaluate": {"eval/grpo/emotion_acc": spread_sd}}}))
+    return rules
+
+
+@pytest.mark.parametrize("sd, drop, status", [
+    (0.05, 0.09, 0),    # 2 x 0.05 = 0.10 > the 0.03 floor: a 0.09 drop is seed noise
+    (0.05, 0.11, 1),
+    (0.001, 0.04, 1),   # 2 x sd below the floor: the floor (0.03) applies
+])
+def test_tolerance_is_k_seed_sd_with_a_floor(metrics, tmp_path, capsys, sd, drop, status):
+    rules = write_rules(tmp_path, sd)
+    edit(metrics, "evaluate", "eval/grpo/emotion_acc", lambda v: v - drop)
+    assert main(["--metrics-dir", str(metrics), "--tolerances", str(rules)]) == status
+    assert f"(≥ 2 × sd {sd:.3g})" in capsys.readouterr().out
+
+
+def test_k_rule_without_a_recorded_spread_names_the_metric(metrics, tmp_path, capsys):
+    assert main(["--metrics-dir", str(metrics), "--tolerances", str(write_rules(tmp_path))]) == 2
+    err = capsys.readouterr().err
+    assert "evaluate/eval/grpo/emotion_acc" in err and "--record-spread" in err
+
+
+def test_committed_spread_covers_every_scaled_rule(root):
+    from experiments.regression.check import load_checks, load_spread
+
+    tolerances = root / "experiments/regression/tolerances.yaml"
+    checks = load_checks(tolerances, load_spread(tolerances))
+    scaled = [c for c in checks if c.k is not None]
+    assert scaled and all(c.sd is not None and c.tol >= c.k * c.sd for c in scaled)
+
+
+def test_record_takes_the_sample_sd_of_a_rows_seeds():
+    from experiments.ablations import Table
+    from experiments.dvcexp import Exp, ExperimentConfigError
+    from experiments.regression.spread import record
+
+    table = Table("t", ["row"], [], [42, 43, 44], 1)
+    exps = [Exp(f"t-row-s{s}", "r", {}, {}, {"metrics/evaluate.json": {"m": v}})
+            for s, v in ((42, 0.5), (43, 0.6), (44, 0.7))]
+    exps.append(Exp("t-row-s42", "old", {}, {}, {"metrics/evaluate.json": {"m": 9.0}}))  # older: ignored
+    got = record(table, "row", exps, {"evaluate": ["m"]})
+    assert got["seeds"] == [42, 43, 44] and got["values"]["evaluate"]["m"] == [0.5, 0.6, 0.7]
+    assert got["sd"]["evaluate"]["m"] == pytest.approx(0.1)
+    with pytest.raises(ExperimentConfigError, match="1 of seeds"):
+        record(table, "row", exps[:1], {"evaluate": ["m"]})
