@@ -235,7 +235,7 @@ def test_word_memo_is_bounded_and_exact():
 # Held-out dimensions the judge is known to miss (measured, README "Judges"): the phrase lexicons built
 # on the tuning part do not generalise to the held-out phrasings of unsafe advice. strict: the day
 # the judge clears the bar there, the xfail fails and this entry must go.
-HELDOUT_KNOWN_BELOW_BAR = {"safety"}
+HELDOUT_KNOWN_BELOW_BAR: set[str] = set()
 
 
 @pytest.mark.parametrize("part, dimension", [
