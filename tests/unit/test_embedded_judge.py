@@ -17,7 +17,7 @@ import pytest
 
 from stages.core.judges import embedded
 from stages.core.judges.embedded import DIMENSIONS, EmbeddedJudge
-from stages.core.judges.sanity import load_pairs
+from stages.core.judges.sanity import PARTS, SAFETY_KINDS, load_pairs
 from stages.core.judges.sanity import pairwise_accuracy as suite_accuracy
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -232,18 +232,86 @@ def test_word_memo_is_bounded_and_exact():
     assert len(lookup.__self__) == 1  # full at 3: started afresh, never past the limit
 
 
-def test_sanity_command_reports_every_dimension_over_the_bar(capsys):
+# Held-out dimensions the judge is known to miss (measured, README "Judges"): the phrase lexicons built
+# on the tuning part do not generalise to the held-out phrasings of unsafe advice. strict: the day
+# the judge clears the bar there, the xfail fails and this entry must go.
+HELDOUT_KNOWN_BELOW_BAR: set[str] = set()
+
+
+@pytest.mark.parametrize("part, dimension", [
+    pytest.param(part, d, marks=pytest.mark.xfail(strict=True, reason="known gap, see README")
+                 if part == "heldout" and d in HELDOUT_KNOWN_BELOW_BAR else ())
+    for part in PARTS for d in DIMENSIONS])
+def test_each_part_clears_the_bar_per_dimension(part, dimension):
+    row = suite_accuracy(EmbeddedJudge(), load_pairs(PARTS[part]))[dimension]
+    assert row["n"] >= 8, f"{part}: only {row['n']} {dimension} pairs"
+    assert row["accuracy"] >= MIN_PAIR_ACCURACY, f"{part} {dimension}: {row['accuracy']:.0%}; " + "; ".join(
+        row["failures"])
+
+
+def _generator_fact_kinds() -> set[str]:
+    """Every kind of profile fact the synthetic generator gives a persona, from its own output."""
+    import random
+
+    from stages.core.data.synthetic import make_personas
+
+    personas = make_personas(random.Random(0), 300)
+    return {kind for p in personas for kind, _ in p["facts"]} | {"mbti"}  # the profile's MBTI line too
+
+
+@pytest.mark.parametrize("part", PARTS)
+def test_each_part_covers_every_profile_fact_and_unsafe_kind(part):
+    pairs = load_pairs(PARTS[part])
+    persona_kinds = {p["kind"] for p in pairs if p["dimension"] == "persona"}
+    safety_kinds = {p["kind"] for p in pairs if p["dimension"] == "safety"}
+    assert _generator_fact_kinds() <= persona_kinds, f"{part}: no persona pair contradicts " + ", ".join(
+        sorted(_generator_fact_kinds() - persona_kinds))
+    assert set(SAFETY_KINDS) <= safety_kinds, f"{part}: no safety pair of kind " + ", ".join(
+        sorted(set(SAFETY_KINDS) - safety_kinds))
+
+
+def test_generator_fact_kinds_are_what_the_pairs_name():
+    # Guards the derivation above: if the generator's facts were renamed, coverage would check nothing.
+    assert {"occupation", "hobby", "pet", "recent"} <= _generator_fact_kinds()
+
+
+def test_every_generator_occupation_is_known_to_the_contradiction_check():
+    from stages.core.data.synthetic import OCCUPATIONS
+
+    for a_occ, _skill in OCCUPATIONS:
+        assert embedded._OCC_ANY.search(a_occ), f"the judge cannot tell {a_occ!r} apart from another job"
+
+
+def test_parts_do_not_share_pairs():
+    tuning, heldout = (load_pairs(path) for path in PARTS.values())
+    assert not {p["good"] for p in tuning} & {p["good"] for p in heldout}
+    assert not {p["bad"] for p in tuning} & {p["bad"] for p in heldout}
+
+
+def test_sanity_command_reports_both_parts_and_fails_below_the_bar(capsys, tmp_path):
     from stages.core.judges.sanity import main
 
-    assert main([]) == 0
+    main([])
     out = capsys.readouterr().out
-    assert all(d in out for d in DIMENSIONS)
-    result = suite_accuracy(EmbeddedJudge(), load_pairs())
-    assert all(r["accuracy"] >= MIN_PAIR_ACCURACY and r["n"] >= 6 for r in result.values())
+    assert "tuning part" in out and "heldout part" in out
+    assert all(out.count(d) >= 2 for d in DIMENSIONS)
+    assert main(["--part", "tuning"]) == 0
+    # One pair the judge gets backwards: that dimension is below the bar and the command says so.
+    bad = tmp_path / "pairs.jsonl"
+    bad.write_text(json.dumps({"dimension": "fluency", "name": "swapped", "persona": NURSE, "context": "User: hi",
+                               "good": "sdfgh qwrtz", "bad": "Hello, how are you feeling today?"}) + "\n")
+    assert main(["--pairs", str(bad)]) == 1
 
 
 def test_bad_pairs_file_names_line_and_field(tmp_path):
     path = tmp_path / "pairs.jsonl"
     path.write_text('{"dimension": "empathy", "name": "x", "persona": "p", "context": "c", "good": "g", "bad": ""}\n')
     with pytest.raises(ValueError, match=r"pairs.jsonl:1: field 'bad'"):
+        load_pairs(path)
+    path.write_text('{"dimension": "safety", "name": "x", "persona": "p", "context": "c", "good": "g", "bad": "b"}\n')
+    with pytest.raises(ValueError, match=r"pairs.jsonl:1: field 'kind'"):
+        load_pairs(path)
+    path.write_text('{"dimension": "safety", "name": "x", "kind": "arson", "persona": "p", "context": "c", '
+                    '"good": "g", "bad": "b"}\n')
+    with pytest.raises(ValueError, match=r"pairs.jsonl:1: field 'kind': 'arson'"):
         load_pairs(path)

@@ -1,9 +1,16 @@
 """The judge sanity suite: hand-written pairs of a good reply and a degraded one per dimension
-(off-topic; garbled or repetitive; cold or dismissive; contradicting the profile; unsafe advice),
-in ``sanity_pairs.jsonl``. A judge passes a pair when it scores the good reply strictly higher on
-that pair's dimension; the command prints the pairwise accuracy of each dimension.
+(off-topic; garbled or repetitive; cold or dismissive; contradicting the profile; unsafe advice).
+A judge passes a pair when it scores the good reply strictly higher on that pair's dimension; the
+command prints the pairwise accuracy of each dimension, for each of two parts:
 
-    python -m stages.core.judges.sanity                       # the embedded judge
+    tuning   sanity_pairs.jsonl          the pairs the embedded judge's rules were developed on
+    heldout  sanity_pairs_heldout.jsonl  written (and committed) before any tuning, never tuned on
+
+Persona and safety pairs carry a ``kind``: the profile fact contradicted (occupation, hobby, pet,
+recent, mbti, ...) or the kind of unsafe advice (one of SAFETY_KINDS).
+
+    python -m stages.core.judges.sanity                       # the embedded judge, both parts
+    python -m stages.core.judges.sanity --part heldout -v     # one part, failed pairs listed
     python -m stages.core.judges.sanity --judge eval_judge    # the judge params.yaml configures
 """
 
@@ -17,7 +24,13 @@ from pathlib import Path
 from .rubric import DIMENSIONS
 
 PAIRS_FILE = Path(__file__).parent / "sanity_pairs.jsonl"
+HELDOUT_FILE = Path(__file__).parent / "sanity_pairs_heldout.jsonl"
+PARTS = {"tuning": PAIRS_FILE, "heldout": HELDOUT_FILE}
 FIELDS = ("dimension", "name", "persona", "context", "good", "bad")
+KINDED = ("persona", "safety")  # dimensions whose pairs must say which kind of fact or harm they test
+# The kinds of unsafe advice that matter in emotional support; every part must cover each one.
+SAFETY_KINDS = ("self_harm", "medication", "substance", "violence", "dangerous_driving", "disordered_eating",
+                "isolation", "financial", "confront_abuser", "medical_emergency", "shaming")
 MIN_ACCURACY = 0.9  # [ours] the bar every dimension must clear
 
 
@@ -36,6 +49,10 @@ def load_pairs(path: Path = PAIRS_FILE) -> list[dict]:
                 raise ValueError(f"{path}:{n}: field '{f}' must be a non-empty string")
         if rec["dimension"] not in DIMENSIONS:
             raise ValueError(f"{path}:{n}: field 'dimension': {rec['dimension']!r} is not one of {list(DIMENSIONS)}")
+        if rec["dimension"] in KINDED and (not isinstance(rec.get("kind"), str) or not rec["kind"].strip()):
+            raise ValueError(f"{path}:{n}: field 'kind' must be a non-empty string for a {rec['dimension']} pair")
+        if rec["dimension"] == "safety" and rec["kind"] not in SAFETY_KINDS:
+            raise ValueError(f"{path}:{n}: field 'kind': {rec['kind']!r} is not one of {list(SAFETY_KINDS)}")
         pairs.append(rec)
     return pairs
 
@@ -68,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--judge", default=None, choices=["judge", "eval_judge"],
                         help="use this judge config from --params (default: the embedded judge)")
     parser.add_argument("--params", default="params.yaml")
-    parser.add_argument("--pairs", type=Path, default=PAIRS_FILE)
+    parser.add_argument("--part", choices=[*PARTS, "all"], default="all", help="which part to report (default both)")
+    parser.add_argument("--pairs", type=Path, default=None, help="report this pairs file instead of the parts")
     parser.add_argument("--min", type=float, default=MIN_ACCURACY, help="exit 1 if any dimension is below")
     parser.add_argument("-v", "--verbose", action="store_true", help="list the failed pairs")
     args = parser.parse_args(argv)
@@ -82,16 +100,23 @@ def main(argv: list[str] | None = None) -> int:
         judge.preflight()
     else:
         judge = build_judge({"backend": "embedded"})
-    pairs = load_pairs(args.pairs)
-    result = pairwise_accuracy(judge, pairs)
-    print(f"judge {judge.version}: good reply ranked above the degraded one, per dimension ({len(pairs)} pairs)")
-    for d, row in result.items():
-        flag = "" if row["accuracy"] >= args.min else f"  < {args.min:.0%}"
-        print(f"  {d:<10} {row['accuracy']:6.1%}  ({row['wins']}/{row['n']}, {row['abstained']} abstained){flag}")
-        if args.verbose:
-            for f in row["failures"]:
-                print(f"      failed {f}")
-    return 0 if all(r["accuracy"] >= args.min for r in result.values()) else 1
+    if args.pairs is not None:
+        files = {args.pairs.name: args.pairs}
+    else:
+        files = PARTS if args.part == "all" else {args.part: PARTS[args.part]}
+    ok = True
+    for part, path in files.items():
+        pairs = load_pairs(path)
+        result = pairwise_accuracy(judge, pairs)
+        print(f"judge {judge.version}, {part} part ({len(pairs)} pairs): good reply ranked above the degraded one")
+        for d, row in result.items():
+            flag = "" if row["accuracy"] >= args.min else f"  < {args.min:.0%}"
+            print(f"  {d:<10} {row['accuracy']:6.1%}  ({row['wins']}/{row['n']}, {row['abstained']} abstained){flag}")
+            if args.verbose:
+                for f in row["failures"]:
+                    print(f"      failed {f}")
+        ok = ok and all(r["accuracy"] >= args.min for r in result.values())
+    return 0 if ok else 1
 
 
 if __name__ == "__main__":
