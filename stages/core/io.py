@@ -49,25 +49,49 @@ def write_jsonl(path: str | Path, records: Iterable[dict]) -> int:
     return n
 
 
+class BadLine(ValueError):
+    """One JSONL line that cannot be read: bytes that are not UTF-8, invalid JSON, or nesting too deep
+    for the parser. ``msg`` says which, where in the line."""
+
+    def __init__(self, msg: str):
+        super().__init__(msg)
+        self.msg = msg
+
+
+def _parse_line(raw: bytes, lineno: int) -> object:
+    if lineno == 1 and raw.startswith(b"\xef\xbb\xbf"):  # a UTF-8 byte-order mark, as some editors write
+        raw = raw[3:]
+    try:
+        line = raw.decode("utf-8")
+    except UnicodeDecodeError as e:
+        return BadLine(f"not UTF-8 (byte 0x{raw[e.start]:02x} at byte {e.start + 1})")
+    if not line.strip():
+        return None
+    try:
+        return json.loads(line)
+    except json.JSONDecodeError as e:
+        return BadLine(f"not valid JSON ({e.msg} at column {e.colno})")
+    except RecursionError:
+        return BadLine("not valid JSON (nested too deep to parse)")
+
+
 def iter_jsonl(path: str | Path):
-    """(line number, value) per non-blank line; the value is the JSONDecodeError for a bad line, so a
-    caller decides between failing and rejecting that record."""
-    with open(path, encoding="utf-8") as f:
-        for lineno, line in enumerate(f, 1):
-            if not line.strip():
-                continue
-            try:
-                yield lineno, json.loads(line)
-            except json.JSONDecodeError as e:
-                yield lineno, e
+    """(line number, value) per non-blank line. The value is a ``BadLine`` for a line that cannot be
+    read, so one bad record never stops the file and the caller decides between failing and
+    rejecting it; lines are decoded one by one for the same reason."""
+    with open(path, "rb") as f:
+        for lineno, raw in enumerate(f, 1):
+            value = _parse_line(raw, lineno)
+            if value is not None:
+                yield lineno, value
 
 
 def read_jsonl(path: str | Path) -> list[dict]:
     """Read a JSONL file; a bad line raises with the file and line number."""
     out = []
     for lineno, value in iter_jsonl(path):
-        if isinstance(value, json.JSONDecodeError):
-            raise ValueError(f"{path}:{lineno}: not valid JSON ({value.msg})")  # noqa: TRY004 - bad data, not a bad type
+        if isinstance(value, BadLine):
+            raise ValueError(f"{path}:{lineno}: {value.msg}")  # noqa: TRY004 - bad data, not a bad type
         out.append(value)
     return out
 

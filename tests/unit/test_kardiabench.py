@@ -98,3 +98,35 @@ def test_synthetic_corpus_passes_validation_unchanged(root, fmt):
     report = validate([Raw("<synthetic>", i, None, d) for i, d in enumerate(corpus, 1)],
                       load_config(root / "params.yaml").data)
     assert report.records == corpus and not report.rejects
+
+
+def test_a_bad_line_is_a_reject_and_the_rest_of_the_file_is_kept(root, tmp_path, monkeypatch):
+    """A byte-order mark is stripped; bytes that are not UTF-8 and nesting too deep to parse reject
+    their own line only, with its number and reason."""
+    monkeypatch.chdir(root)
+    valid = [line for line in (root / FIXTURE / "test.jsonl").read_bytes().splitlines()
+             if b"fx_test_valid_" in line]
+    assert len(valid) == 2
+    (tmp_path / "test.jsonl").write_bytes(b"\n".join([
+        b"\xef\xbb\xbf" + valid[0],                       # line 1: a BOM before a valid record
+        b'{"person": "caf\xe9 owner"}',                    # line 2: latin-1, not UTF-8
+        b"[" * 100_000 + b"]" * 100_000,                   # line 3: too deep for the parser
+        valid[1],                                          # line 4
+    ]) + b"\n")
+    report = validate(read_local(str(tmp_path)), cfg_with(root).data)
+    assert len(report.records) == 2 and report.total == 4
+    rejects = {r.line: r for r in report.rejects}
+    assert set(rejects) == {2, 3} and {r.reason for r in rejects.values()} == {"invalid_json"}
+    assert "not UTF-8 (byte 0xe9" in rejects[2].detail and "nested too deep" in rejects[3].detail
+    assert all(r.file.endswith("test.jsonl") for r in rejects.values())
+
+
+def test_read_jsonl_names_file_and_line(tmp_path):
+    from stages.core.io import read_jsonl
+
+    path = tmp_path / "x.jsonl"
+    path.write_bytes(b'\xef\xbb\xbf{"a": 1}\n\n{"b": \xff}\n')
+    with pytest.raises(ValueError, match=r"x.jsonl:3: not UTF-8"):
+        read_jsonl(path)
+    path.write_bytes(b'\xef\xbb\xbf{"a": 1}\n')
+    assert read_jsonl(path) == [{"a": 1}]

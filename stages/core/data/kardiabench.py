@@ -7,11 +7,10 @@ not JSON becomes a RecordError value, so validation reports it with the rest ins
 from __future__ import annotations
 
 import glob
-import json
 import os
 from pathlib import Path
 
-from ..io import iter_jsonl
+from ..io import BadLine, iter_jsonl
 from .validation import Raw, RecordError
 
 SUFFIXES = (".jsonl", ".parquet")
@@ -33,8 +32,8 @@ def split_of(path: Path) -> str | None:
 def read_jsonl_raw(path: Path, split: str | None) -> list[Raw]:
     out = []
     for lineno, value in iter_jsonl(path):
-        if isinstance(value, json.JSONDecodeError):
-            value = RecordError("invalid_json", f"not valid JSON ({value.msg} at column {value.colno})")
+        if isinstance(value, BadLine):
+            value = RecordError("invalid_json", value.msg)
         out.append(Raw(str(path), lineno, split, value))
     return out
 
