@@ -299,6 +299,8 @@ def _one_of(cfg: DictConfig, key: str, allowed: tuple, source: str) -> None:
 
 
 def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
+    # numpy and torch take seeds in [0, 2**32): a negative one fails deep inside a stage otherwise
+    _check(0 <= cfg.seed < 2**32, source, "seed", f"must be in [0, 2**32), got {cfg.seed}")
     _one_of(cfg, "data.source", DATA_SOURCES, source)
     _one_of(cfg, "data.history", HISTORY_MODES, source)
     _check(0 < cfg.data.test_fraction < 1, source, "data.test_fraction", "must be in (0, 1)")
@@ -371,6 +373,9 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
                f"{stage}.trainer.per_device_train_batch_size", "must be positive")
         _check(cfg[stage].max_examples is None or cfg[stage].max_examples > 0, source,
                f"{stage}.max_examples", "must be positive or null")
+        steps = trainer.get("max_steps", -1)
+        _check(isinstance(steps, int) and (steps == -1 or steps > 0), source, f"{stage}.trainer.max_steps",
+               f"must be a positive step count, or -1 to train num_train_epochs; got {steps!r}")
     g = cfg.grpo.trainer.get("num_generations", 8)
     # TRL's own rule, checked here so a bad value fails before prepare rather than at grpo: completions
     # generated per step (per-device batch x processes x accumulation) must form whole groups.
@@ -400,6 +405,8 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
     for name in cfg.evaluate.models:
         _check(name in EVAL_MODELS, source, "evaluate.models", f"unknown model {name!r}; known: {list(EVAL_MODELS)}")
     _check(cfg.evaluate.batch_size > 0, source, "evaluate.batch_size", "must be positive")
+    _check(cfg.evaluate.max_examples is None or cfg.evaluate.max_examples > 0, source, "evaluate.max_examples",
+           "must be positive or null (all test examples)")
     _check(cfg.evaluate.max_new_tokens > 0, source, "evaluate.max_new_tokens", "must be positive")
     _one_of(cfg, "evaluate.backend", GENERATION_BACKENDS, source)
     _check(0 <= cfg.evaluate.min_judge_coverage <= 1, source, "evaluate.min_judge_coverage", "must be in [0, 1]")

@@ -72,6 +72,10 @@ def test_paper_backbones_compose_and_validate(root, tmp_path, model):
     ("partition.method=shuffle", "partition.method"),
     ("partition.easy_fraction=1.0", "partition.easy_fraction"),
     ("sft.enabled=maybe", "sft.enabled"),
+    ("seed=-1", "seed"),
+    ("sft.trainer.max_steps=-5", "sft.trainer.max_steps"),
+    ("grpo.trainer.max_steps=0", "grpo.trainer.max_steps"),
+    ("evaluate.max_examples=0", "evaluate.max_examples"),
 ])
 def test_bad_values_fail_naming_the_key(root, override, key):
     with pytest.raises(ConfigError, match=f"key '{key}'"):
