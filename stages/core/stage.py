@@ -19,6 +19,7 @@ from unittest import mock
 
 from .chat import EndpointUnavailable
 from .config import ConfigError, load_config
+from .errors import KardiaError
 from .io import write_json
 from .tracking import log_metrics, stage_run
 
@@ -53,6 +54,17 @@ def check_metrics(stage: str, metrics: dict[str, float]) -> None:
         raise RuntimeError(f"stage {stage}: non-finite metrics {bad}")
 
 
+def fail(stage: str, error: BaseException, code: int) -> int:
+    """Print ``error`` as one line naming the stage and return ``code``; the traceback only with
+    KARDIA_DEBUG=1 (a user's mistake is not a crash)."""
+    if os.environ.get("KARDIA_DEBUG"):
+        import traceback
+
+        traceback.print_exception(error)
+    print(f"error: stage {stage}: {error}", file=sys.stderr)
+    return code
+
+
 def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str] | None], int]:
     def main(argv: list[str] | None = None) -> int:
         parser = argparse.ArgumentParser(prog=f"python -m stages.{name}", description=description)
@@ -78,11 +90,12 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
                 if not args.no_track:
                     log_metrics(metrics)
         except EndpointUnavailable as e:  # an operator's problem, not a bug: no traceback
-            print(f"error: stage {name}: {e}", file=sys.stderr)
-            return 3
+            return fail(name, e, 3)
         except StageFailed as e:
-            print(f"error: stage {name}: {e}", file=sys.stderr)
-            return 1
+            return fail(name, e, 1)
+        # a cause the user can fix; FileNotFoundError: a missing input, whose message names the file
+        except (KardiaError, FileNotFoundError) as e:
+            return fail(name, e, 2)
         log.info("stage %s done in %.1fs: %s", name, time.perf_counter() - start,
                  ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items())))
         return 0

@@ -40,10 +40,20 @@ def test_prepare_on_fixture(root, tmp_path, monkeypatch):
     assert stats["validation"]["near_duplicate_pairs"] == 1
 
 
-def test_reject_rate_above_limit_stops_prepare(root, tmp_path, monkeypatch):
-    from stages.core.data.corpus import DataQualityError
-
-    with pytest.raises(DataQualityError, match=r"data.max_reject_rate=5.0%.*rejects.jsonl"):
-        run_prepare(root, tmp_path, monkeypatch)
+def test_reject_rate_above_limit_stops_prepare(root, tmp_path, monkeypatch, capsys):
+    """A user's data problem is one clear line and exit 2, not a traceback; the rejects stay."""
+    assert run_prepare(root, tmp_path, monkeypatch) == 2
+    err = capsys.readouterr().err
+    assert "error: stage prepare:" in err and "data.max_reject_rate=5.0%" in err and "rejects.jsonl" in err
+    assert "Traceback" not in err
     assert (tmp_path / "data/corpus/rejects.jsonl").exists()  # written before stopping: the user can look
     assert not (tmp_path / "data/prepared").exists()
+
+
+def test_missing_data_path_is_one_line_and_exit_2(root, tmp_path, monkeypatch, capsys):
+    assert run_prepare(root, tmp_path, monkeypatch, f"data.path={tmp_path / 'nope'}") == 2
+    err = capsys.readouterr().err
+    assert "error: stage prepare:" in err and "does not exist" in err and "Traceback" not in err
+    monkeypatch.setenv("KARDIA_DEBUG", "1")
+    assert run_prepare(root, tmp_path, monkeypatch, f"data.path={tmp_path / 'nope'}") == 2
+    assert "Traceback" in capsys.readouterr().err

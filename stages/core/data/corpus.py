@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import logging
 
+from ..errors import KardiaError
 from ..format import ResponseFormat
 from .examples import split_by_persona
 from .kardiabench import read_kardiabench
@@ -17,7 +18,7 @@ from .validation import Raw, Report
 log = logging.getLogger("kardia.prepare")
 
 
-class DataQualityError(RuntimeError):
+class DataQualityError(KardiaError, RuntimeError):
     """Too many records failed validation (above data.max_reject_rate), or none is left."""
 
 

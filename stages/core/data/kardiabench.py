@@ -10,13 +10,14 @@ import glob
 import os
 from pathlib import Path
 
+from ..errors import KardiaError
 from ..io import BadLine, iter_jsonl
 from .validation import Raw, RecordError
 
 SUFFIXES = (".jsonl", ".parquet")
 
 
-class DataSourceError(RuntimeError):
+class DataSourceError(KardiaError, RuntimeError):
     """The configured data cannot be read at all (missing path, gated dataset, offline)."""
 
 

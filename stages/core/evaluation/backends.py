@@ -12,11 +12,12 @@ from __future__ import annotations
 from tqdm.auto import tqdm
 
 from ..chat import ChatClient, ChatError, ClientSettings, EndpointUnavailable
+from ..errors import KardiaError
 from ..modeling import load_checkpoint
 from .generation import generate
 
 
-class BackendUnavailable(RuntimeError):
+class BackendUnavailable(KardiaError, RuntimeError):
     """The configured generation backend cannot run here; the message says why and what to do."""
 
 

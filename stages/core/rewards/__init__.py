@@ -13,6 +13,7 @@ import json
 import logging
 from collections.abc import Callable
 
+from ..errors import KardiaError
 from ..format import ResponseFormat
 from ..judges import DIMENSIONS, Judgement
 from ..labels import normalize_emotion
@@ -21,7 +22,7 @@ RewardFn = Callable[..., list]
 log = logging.getLogger("kardia")
 
 
-class JudgeFailureRateExceeded(RuntimeError):
+class JudgeFailureRateExceeded(KardiaError, RuntimeError):
     pass
 
 
