@@ -3,8 +3,6 @@ reason in the rejects file, metrics and stats; every valid record kept; a too-hi
 
 import json
 
-import pytest
-
 from tests.pipeline.conftest import compose_params
 from tests.unit.test_kardiabench import EXPECTED, VALID_KEEP
 

@@ -130,3 +130,27 @@ def test_read_jsonl_names_file_and_line(tmp_path):
         read_jsonl(path)
     path.write_bytes(b'\xef\xbb\xbf{"a": 1}\n')
     assert read_jsonl(path) == [{"a": 1}]
+
+
+def test_duplicated_ids_are_counted_and_made_unique(root, tmp_path, monkeypatch):
+    monkeypatch.chdir(root)
+    valid = [line for line in (root / FIXTURE / "test.jsonl").read_text().splitlines() if "fx_test_valid_" in line]
+    twin = json.loads(valid[1]) | {"dialogue_id": "same"}
+    first = json.loads(valid[0]) | {"dialogue_id": "same"}
+    (tmp_path / "test.jsonl").write_text(json.dumps(first) + "\n" + json.dumps(twin) + "\n")
+    report = validate(read_local(str(tmp_path)), cfg_with(root).data)
+    assert report.renamed_ids == 2 and len(report.records) == 2
+    assert sorted(r["dialogue_id"] for r in report.records) == ["same@test-000001", "same@test-000002"]
+
+
+def test_a_split_that_leaves_train_or_test_empty_is_refused(root):
+    from stages.core.data.corpus import DataQualityError, split_records
+    from stages.core.data.validation import Report
+
+    cfg = cfg_with(root)
+    one_persona = [{"person": "I am a nurse.", "dialogue_id": f"d{i}"} for i in range(5)]
+    with pytest.raises(DataQualityError, match=r"1 persona\(s\).*leaves train empty"):
+        split_records(Report(records=one_persona, splits=[None] * 5), cfg)
+    two = one_persona + [{"person": "I am a chef.", "dialogue_id": "d9"}]
+    train, test = split_records(Report(records=two, splits=[None] * 6), cfg)
+    assert train and test

@@ -40,6 +40,9 @@ def check_reject_rate(report: Report, cfg) -> None:
             f"line and reason in {cfg.paths.rejects}")
     if not report.records:
         raise DataQualityError(f"no valid records to prepare; see {cfg.paths.rejects}")
+    if report.renamed_ids:
+        log.warning("%d records share a dialogue_id with another record: each was made unique as "
+                    "<id>@<split>-<line> (data/duplicate_ids in metrics/prepare.json)", report.renamed_ids)
 
 
 def split_records(report: Report, cfg) -> tuple[list[dict], list[dict]]:
@@ -55,6 +58,12 @@ def split_records(report: Report, cfg) -> tuple[list[dict], list[dict]]:
     train, test = split_by_persona(report.records, cfg.data.test_fraction, cfg.seed)
     overlap = {d["person"] for d in train} & {d["person"] for d in test}
     assert not overlap, "persona-disjoint split leaked personas"
+    if not train or not test:
+        personas = len({d["person"] for d in report.records})
+        raise DataQualityError(
+            f"a persona-disjoint split of {len(report.records)} records from {personas} persona(s) with "
+            f"data.test_fraction={cfg.data.test_fraction} leaves {'train' if not train else 'test'} empty: "
+            "the source needs at least two personas (or its own train and test files)")
     return train, test
 
 
@@ -64,6 +73,7 @@ def validation_metrics(report: Report) -> dict[str, float]:
         "data/reject_rate": report.reject_rate,
         **{f"data/rejects/{reason}": n for reason, n in report.counts().items()},
         "data/exact_duplicate_groups": report.exact_groups,
+        "data/duplicate_ids": report.renamed_ids,
         "data/near_duplicate_pairs": report.near_pair_count,
         "data/near_duplicate_cross_split": report.near_cross_split,
     }

@@ -73,6 +73,7 @@ class Report:
     near_pair_count: int = 0
     near_cross_split: int = 0  # near duplicates across train/test: leakage worth knowing about
     exact_groups: int = 0
+    renamed_ids: int = 0  # records whose dialogue_id another record also had, made unique
 
     def counts(self) -> dict[str, int]:
         c = Counter(r.reason for r in self.rejects)
@@ -246,6 +247,7 @@ def validate(raws: list[Raw], data_cfg, max_pairs_reported: int = 100) -> Report
         for raw, r in valid:
             if ids[r["dialogue_id"]] > 1:
                 r["dialogue_id"] = f"{r['dialogue_id']}@{raw.split or 'all'}-{raw.line:06d}"
+                report.renamed_ids += 1
 
     exact, near = find_duplicates([r for _, r in valid], data_cfg.dedup.near_threshold)
     report.exact_groups = len(set(exact.values()))
