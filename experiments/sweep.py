@@ -454,6 +454,24 @@ def print_summary(summary: dict, cfg: SweepConfig) -> None:
         print("  importance: " + ", ".join(f"{k}={v:.2f}" for k, v in summary["importance"].items()))
 
 
+def check_trial_params(overrides: list[str]) -> None:
+    """Compose conf/ with a trial's overrides, as `dvc exp run -S` will, and validate the result."""
+    import tempfile
+
+    from hydra.errors import HydraException
+
+    from stages.core.config import ConfigError, check_trainer_keys, load_config
+    from stages.core.params import compose
+
+    with tempfile.TemporaryDirectory() as tmp:
+        composed = Path(tmp) / "params.yaml"
+        try:
+            compose(composed, overrides)
+        except HydraException as e:  # an unknown key, bad override syntax: one message, no traceback
+            raise ConfigError(f"conf/ does not compose with these overrides: {e}") from None
+        check_trainer_keys(load_config(composed))
+
+
 # --- entry point --------------------------------------------------------------------------------
 
 def main(argv: list[str] | None = None) -> int:
@@ -481,7 +499,7 @@ def main(argv: list[str] | None = None) -> int:
     import optuna
 
     optuna.logging.set_verbosity(optuna.logging.WARNING)
-    from stages.core.config import load_config
+    from stages.core.config import ConfigError, load_config
 
     params = load_config(root / "params.yaml")
     reward_names = list(params.reward.names)
@@ -492,6 +510,11 @@ def main(argv: list[str] | None = None) -> int:
         for _ in range(cfg.n_trials):
             trial = study.ask()
             overrides, _used = sample(trial, cfg.space, reward_names)
+            try:  # the trial's composed params, validated as its stages will (trainer keys included)
+                check_trial_params(cfg.overrides + overrides)
+            except ConfigError as e:
+                print(f"error: trial {trial.number}: {e}", file=sys.stderr)
+                return 2
             print(f"dvc exp run -n {cfg.study}-{trial.number} "
                   + " ".join(f"-S '{o}'" for o in cfg.overrides + overrides))
             study.tell(trial, [0.0] * len(cfg.objectives))

@@ -9,6 +9,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from stages.core.config import check_trainer_keys
 from stages.core.format import ResponseFormat
 from stages.core.judges import DIMENSIONS, build_judge
 from stages.core.rewards import build_reward_funcs, with_group_stats
@@ -23,6 +24,8 @@ def run(cfg) -> dict[str, float]:
         return skip("grpo", cfg.paths.sft_model, cfg.paths.grpo_model, series,
                     ["reward", *(f"reward/{n}" for n in names)])
     from trl import GRPOConfig, GRPOTrainer
+
+    check_trainer_keys(cfg, ("grpo",))  # a typo fails here, not after the data and model load
 
     fmt = ResponseFormat.from_config(cfg.format)
     judge = build_judge(cfg.judge, cfg.paths.judge_cache)

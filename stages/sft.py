@@ -6,6 +6,7 @@ from pathlib import Path
 
 from omegaconf import OmegaConf
 
+from stages.core.config import check_trainer_keys
 from stages.core.stage import stage_main
 from stages.core.training import fit, load_examples, skip, window_mean, write_series
 
@@ -15,6 +16,8 @@ def run(cfg) -> dict[str, float]:
     if not cfg.sft.enabled:
         return skip("sft", cfg.paths.base_model, cfg.paths.sft_model, series, ["loss"])
     from trl import SFTConfig, SFTTrainer
+
+    check_trainer_keys(cfg, ("sft",))  # a typo fails here, not after the data and model load
 
     from stages.core.sft_loss import CompletionLossSFTTrainer
     trainer_class = CompletionLossSFTTrainer if cfg.sft.loss == "completion" else SFTTrainer

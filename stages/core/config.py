@@ -19,10 +19,11 @@ from typing import Any, Optional
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from .errors import KardiaError
 from .format import STYLES
 
 
-class ConfigError(ValueError):
+class ConfigError(KardiaError, ValueError):
     """A params.yaml value that cannot work; the message names the key."""
 
 
@@ -440,6 +441,27 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
         _check(syn.openai[key] > 0, source, f"synthesize.openai.{key}", "must be positive")
     _check(syn.openai.max_retries >= 0, source, "synthesize.openai.max_retries", "must be >= 0")
     _check(syn.openai.max_tokens > 0, source, "synthesize.openai.max_tokens", "must be positive")
+
+
+def check_trainer_keys(cfg: DictConfig, stages: tuple[str, ...] = ("sft", "grpo"),
+                       source: str = "params.yaml") -> None:
+    """Every ``<stage>.trainer`` key is a field of the pinned TRL config it is passed to, so a typo
+    fails naming the key (and the closest field) before any data or model is loaded. Not part of
+    ``validate``: importing TRL takes seconds, which only the training stages pay anyway."""
+    import dataclasses
+    import difflib
+
+    import trl
+
+    for stage in stages:
+        config_cls = {"sft": trl.SFTConfig, "grpo": trl.GRPOConfig}[stage]
+        fields = {f.name for f in dataclasses.fields(config_cls)}
+        for name in cfg[stage].trainer:
+            if name not in fields:
+                close = difflib.get_close_matches(name, fields, n=1)
+                hint = f"; did you mean '{close[0]}'?" if close else ""
+                raise ConfigError(f"{source}: key '{stage}.trainer.{name}': not a field of "
+                                  f"trl.{config_cls.__name__} (trl {trl.__version__}){hint}")
 
 
 def validate_judge(judge: DictConfig, key: str, source: str) -> None:

@@ -1,5 +1,7 @@
 """params.yaml is conf/ composed; config validation names the offending key before any work."""
 
+import re
+
 import pytest
 import yaml
 
@@ -148,3 +150,26 @@ def test_bad_llm_judge_values_fail_naming_the_key(root, tmp_path, override, key)
 def test_stage_switches_must_fit_the_partition(root, overrides, key):
     with pytest.raises(ConfigError, match=f"key '{key}'"):
         load_config(root / "params.yaml", overrides=overrides)
+
+
+@pytest.mark.parametrize("override, key, hint", [
+    ("+sft.trainer.learning_rat=0.1", "sft.trainer.learning_rat", "did you mean 'learning_rate'"),
+    ("+grpo.trainer.num_generation=4", "grpo.trainer.num_generation", "did you mean 'num_generations'"),
+])
+def test_a_trainer_key_typo_names_the_key_and_the_closest_field(root, tmp_path, override, key, hint):
+    from stages.core.config import check_trainer_keys
+    from stages.core.params import compose
+
+    compose(tmp_path / "params.yaml", [override])
+    cfg = load_config(tmp_path / "params.yaml")  # the schema passes trainer dicts through
+    with pytest.raises(ConfigError, match=re.escape(f"key '{key}'") + ".*" + re.escape(hint)):
+        check_trainer_keys(cfg)
+
+
+def test_every_committed_trainer_key_is_a_trl_field(root, tmp_path):
+    from stages.core.config import check_trainer_keys
+    from stages.core.params import compose
+
+    for experiment in sorted(p.stem for p in (root / "conf/experiment").glob("*.yaml")):
+        compose(tmp_path / "params.yaml", [f"experiment={experiment}"])
+        check_trainer_keys(load_config(tmp_path / "params.yaml"))

@@ -172,3 +172,17 @@ def test_multi_objective_outputs_keep_the_feasible_pareto_front(tmp_path):
     assert sorted(r["trial"] for r in summary["pareto_front"]) == [0, 1, 4]
     assert (tmp_path / "pareto.png").stat().st_size > 0 and (tmp_path / "importance.png").exists()
     assert json.loads((tmp_path / "best.json").read_text())["pareto_front"][0]["dvc_exp"] == "p-0"
+
+
+def test_dry_run_validates_each_trials_params(tmp_path, capsys):
+    from experiments.sweep import main
+
+    sweep = tmp_path / "sweep.yaml"
+    sweep.write_text("study: s\nn_trials: 2\nobjectives: [{metric: eval/grpo/persona}]\n"
+                     "space: {reward.weights: {type: simplex}}\noverrides: ['+grpo.trainer.lerning_rate=0.1']\n")
+    assert main([str(sweep), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert "trial 0" in err and "grpo.trainer.lerning_rate" in err and "learning_rate" in err
+    sweep.write_text(sweep.read_text().replace("'+grpo.trainer.lerning_rate=0.1'", "'grpo.trainer.max_steps=6'"))
+    assert main([str(sweep), "--dry-run"]) == 0
+    assert capsys.readouterr().out.count("dvc exp run -n s-") == 2
