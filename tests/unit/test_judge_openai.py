@@ -131,6 +131,9 @@ def test_cache_rescoring_makes_no_http_calls(tmp_path):
         judge_for(server.url, tmp_path, temperature=0.7).score_many(ITEMS[:1])
         judge_for(server.url, tmp_path, model="other-judge").score_many(ITEMS[:1])
         assert server.calls == len(ITEMS) + 2
+    with FakeOpenAI(judge_responder()) as other:  # same model name, another server: not replayed
+        judge_for(other.url, tmp_path).score_many(ITEMS[:1])
+        assert other.calls == 1
 
 
 def test_invalid_answers_are_not_cached(tmp_path):

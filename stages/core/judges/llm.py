@@ -73,7 +73,10 @@ class OpenAIJudge(_LLMJudge):
     name = "openai"
 
     def __init__(self, settings: ClientSettings, rubric: Rubric, cache: JudgeCache | None):
-        super().__init__(rubric, cache, {"model": settings.model, "sampling": settings.sampling})
+        # The endpoint is part of the identity: another server may serve another model (or revision)
+        # under the same name, and its answers must not be replayed as this one's.
+        super().__init__(rubric, cache, {"model": settings.model, "endpoint": settings.base_url.rstrip("/"),
+                                         "sampling": settings.sampling})
         self.settings = settings
         self.client = ChatClient(settings)
         self.version = f"openai:{settings.model}:{rubric.version}"
