@@ -38,6 +38,7 @@ from experiments.dvcexp import (
     shared_mlflow_store,
     tool_env,
 )
+from stages.core.tracking import pid_alive
 
 SPACE_TYPES = ("simplex", "float", "categorical")
 DIRECTIONS = ("maximize", "minimize")
@@ -167,18 +168,6 @@ def feasible(trial) -> bool:
 
 
 # --- resume bookkeeping -------------------------------------------------------------------------
-
-def pid_alive(pid: int | None) -> bool:
-    if not pid:
-        return False
-    try:
-        os.kill(pid, 0)
-    except ProcessLookupError:
-        return False
-    except PermissionError:
-        return True
-    return True
-
 
 def recover_interrupted(study, host: str, all_hosts: bool = False) -> list[int]:
     """Trials left RUNNING by a dead sweep process (killed mid-trial) become FAIL, marked

@@ -11,7 +11,9 @@ import logging
 import math
 import os
 import random
+import signal
 import sys
+import threading
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -54,10 +56,14 @@ def check_metrics(stage: str, metrics: dict[str, float]) -> None:
         raise RuntimeError(f"stage {stage}: non-finite metrics {bad}")
 
 
-def fail(stage: str, error: BaseException, code: int) -> int:
+def _interrupt(signum, frame):
+    raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+def fail(stage: str, error: BaseException | str, code: int) -> int:
     """Print ``error`` as one line naming the stage and return ``code``; the traceback only with
     KARDIA_DEBUG=1 (a user's mistake is not a crash)."""
-    if os.environ.get("KARDIA_DEBUG"):
+    if os.environ.get("KARDIA_DEBUG") and isinstance(error, BaseException):
         import traceback
 
         traceback.print_exception(error)
@@ -82,6 +88,10 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
         # process (tests, notebooks) must not leave tracking disabled for the next one.
         untracked = mock.patch.dict(os.environ, {"DISABLE_MLFLOW_INTEGRATION": "TRUE"})
         start = time.perf_counter()
+        # SIGTERM (a scheduler, `kill`) unwinds like Ctrl-C: atomic writes drop their temp files and
+        # the MLflow run ends KILLED instead of staying RUNNING forever.
+        in_main_thread = threading.current_thread() is threading.main_thread()  # signals need it
+        previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
         try:
             with untracked if args.no_track else stage_run(name, cfg, args.params):
                 metrics = run(cfg)
@@ -96,6 +106,11 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
         # a cause the user can fix; FileNotFoundError: a missing input, whose message names the file
         except (KardiaError, FileNotFoundError) as e:
             return fail(name, e, 2)
+        except KeyboardInterrupt as e:
+            return fail(name, f"interrupted ({e or 'SIGINT'}); DVC records nothing of this run", 130)
+        finally:
+            if in_main_thread:
+                signal.signal(signal.SIGTERM, previous)
         log.info("stage %s done in %.1fs: %s", name, time.perf_counter() - start,
                  ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items())))
         return 0

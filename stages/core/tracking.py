@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -59,6 +60,32 @@ def flatten(node: dict, prefix: str = "") -> dict[str, str]:
     return out
 
 
+def pid_alive(pid: int | None) -> bool:
+    if not pid:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except PermissionError:  # alive, another user's
+        return True
+    return True
+
+
+def close_stale_runs(experiment_id: str, host: str) -> list[str]:
+    """Stage runs of this machine left RUNNING by a process that is gone (SIGKILL, out of memory, a
+    power cut) are marked KILLED, so RUNNING in the UI always means a live process. Returns their ids."""
+    from mlflow.tracking import MlflowClient
+
+    client = MlflowClient()
+    stale = [r.info.run_id for r in client.search_runs(
+        [experiment_id], f"attributes.status = 'RUNNING' and tags.host = '{host}'")
+        if r.data.tags.get("pid", "").isdigit() and not pid_alive(int(r.data.tags["pid"]))]
+    for run_id in stale:
+        client.set_terminated(run_id, "KILLED")
+    return stale
+
+
 @contextlib.contextmanager
 def stage_run(stage: str, cfg: DictConfig, params_file: str | Path) -> Iterator[object]:
     """Open the MLflow run of one stage: tags, resolved params (prefixed ``cfg.``), params file."""
@@ -69,8 +96,12 @@ def stage_run(stage: str, cfg: DictConfig, params_file: str | Path) -> Iterator[
     os.environ["MLFLOW_TRACKING_URI"] = uri
     mlflow.set_tracking_uri(uri)
     use_experiment(cfg.tracking.experiment_name)
+    host = socket.gethostname()
+    close_stale_runs(mlflow.get_experiment_by_name(cfg.tracking.experiment_name).experiment_id, host)
     tags = {
         "stage": stage,
+        "host": host,
+        "pid": str(os.getpid()),
         "git_commit": git_commit(),
         "dvc_exp": os.environ.get("DVC_EXP_NAME", "workspace"),
         "params_hash": params_hash(cfg),
@@ -84,7 +115,11 @@ def stage_run(stage: str, cfg: DictConfig, params_file: str | Path) -> Iterator[
         params = flatten(OmegaConf.to_container(cfg, resolve=True), "cfg.")
         mlflow.log_params({k: v[:6000] for k, v in params.items()})
         mlflow.log_artifact(str(params_file))
-        yield run
+        try:
+            yield run
+        except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the stage entry point raises it): not a failure
+            mlflow.end_run("KILLED")
+            raise
 
 
 def log_metrics(metrics: dict[str, float]) -> None:
