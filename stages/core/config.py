@@ -294,6 +294,29 @@ def _check(ok: bool, source: str, key: str, message: str) -> None:
         raise ConfigError(f"{source}: key '{key}': {message}")
 
 
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")  # what a shell exports; a key pasted here is not one
+
+
+def _env_name(value, source: str, key: str) -> None:
+    """An ``*_env`` setting names an environment variable. The value is never echoed: when a key is
+    pasted here, the error message (and any log of it) must not carry the key."""
+    _check(value is None or ENV_NAME.fullmatch(str(value)) is not None, source, key,
+           "must be the NAME of an environment variable (upper case, digits, '_'), never the key itself "
+           "(the value is not shown here)")
+
+
+def _url(value, source: str, key: str) -> None:
+    """An http(s) URL without credentials in it (they would reach logs, MLflow and cache keys)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(str(value or ""))
+    _check(parts.username is None and parts.password is None, source, key,
+           "has credentials in it (user:password@): put the key in an environment variable and name it in "
+           "api_key_env (the URL is not shown here)")
+    _check(parts.scheme in ("http", "https") and bool(parts.netloc), source, key,
+           f"must be an http(s) URL, got {value!r}")
+
+
 def _one_of(cfg: DictConfig, key: str, allowed: tuple, source: str) -> None:
     value = OmegaConf.select(cfg, key)
     _check(value in allowed, source, key, f"{value!r} is not one of {list(allowed)}")
@@ -419,8 +442,8 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
         _check(b.name not in seen and b.name not in EVAL_MODELS, source, f"{key}.name",
                f"{b.name!r} is already a model name")
         seen.add(b.name)
-        _check(b.base_url.startswith(("http://", "https://")), source, f"{key}.base_url",
-               f"{b.base_url!r} is not an http(s) URL")
+        _url(b.base_url, source, f"{key}.base_url")
+        _env_name(b.api_key_env, source, f"{key}.api_key_env")
         _check(bool(b.model), source, f"{key}.model", "must name the served model")
         _check(b.timeout_s > 0, source, f"{key}.timeout_s", "must be positive")
         _check(b.concurrency > 0, source, f"{key}.concurrency", "must be positive")
@@ -441,6 +464,9 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
         _check(syn.openai[key] > 0, source, f"synthesize.openai.{key}", "must be positive")
     _check(syn.openai.max_retries >= 0, source, "synthesize.openai.max_retries", "must be >= 0")
     _check(syn.openai.max_tokens > 0, source, "synthesize.openai.max_tokens", "must be positive")
+    _url(syn.openai.base_url, source, "synthesize.openai.base_url")
+    _env_name(syn.openai.api_key_env, source, "synthesize.openai.api_key_env")
+    _env_name(cfg.data.token_env, source, "data.token_env")
 
 
 def check_trainer_keys(cfg: DictConfig, stages: tuple[str, ...] = ("sft", "grpo"),
@@ -476,14 +502,12 @@ def validate_judge(judge: DictConfig, key: str, source: str) -> None:
         _check(judge.max_tokens > 0, source, f"{key}.max_tokens", "must be positive")
         _check(judge.temperature >= 0, source, f"{key}.temperature", "must be >= 0")
     if judge.backend == "openai":
-        _check(bool(judge.base_url) and str(judge.base_url).startswith(("http://", "https://")), source,
-               f"{key}.base_url", f"must be an http(s) URL, got {judge.base_url!r}")
+        _url(judge.base_url, source, f"{key}.base_url")
         _check(judge.concurrency > 0, source, f"{key}.concurrency", "must be positive")
         _check(judge.timeout_s > 0, source, f"{key}.timeout_s", "must be positive")
         _check(judge.max_retries >= 0, source, f"{key}.max_retries", "must be >= 0")
         _check(judge.backoff_s >= 0, source, f"{key}.backoff_s", "must be >= 0")
-        _check(judge.api_key_env is None or str(judge.api_key_env).isidentifier(), source, f"{key}.api_key_env",
-               "must be the NAME of an environment variable (never the key itself)")
+        _env_name(judge.api_key_env, source, f"{key}.api_key_env")
     if judge.backend == "hf":
         _check(judge.batch_size > 0, source, f"{key}.batch_size", "must be positive")
         _check(judge.dtype in DTYPES, source, f"{key}.dtype", f"{judge.dtype!r} is not one of {list(DTYPES)}")

@@ -142,6 +142,29 @@ def test_bad_llm_judge_values_fail_naming_the_key(root, tmp_path, override, key)
     params = _judge_params(root, tmp_path, ["judge=openai", "judge@eval_judge=hf"])
     with pytest.raises(ConfigError, match=f"key '{key}'"):
         load_config(params, overrides=[override])
+
+
+SECRET = "sk_live_4f9Qx7TnB2"  # what a user might paste where an environment variable's name belongs
+
+
+@pytest.mark.parametrize("override, key", [
+    (f"judge.api_key_env={SECRET}", "judge.api_key_env"),
+    (f"synthesize.openai.api_key_env={SECRET}", "synthesize.openai.api_key_env"),
+    (f"data.token_env={SECRET}", "data.token_env"),
+    (f"evaluate.api_baselines=[{{name: b, base_url: 'http://h/v1', model: m, api_key_env: {SECRET}}}]",
+     "evaluate.api_baselines[0].api_key_env"),
+    (f"judge.base_url=https://user:{SECRET}@host/v1", "judge.base_url"),
+    (f"synthesize.openai.base_url=https://me:{SECRET}@host/v1", "synthesize.openai.base_url"),
+    (f"evaluate.api_baselines=[{{name: b, base_url: 'https://u:{SECRET}@h/v1', model: m}}]",
+     "evaluate.api_baselines[0].base_url"),
+])
+def test_a_pasted_key_is_refused_and_never_echoed(root, tmp_path, override, key):
+    params = _judge_params(root, tmp_path, ["judge=openai"])
+    with pytest.raises(ConfigError, match=re.escape(f"key '{key}'")) as e:
+        load_config(params, overrides=[override])
+    assert SECRET not in str(e.value)
+
+
 @pytest.mark.parametrize("overrides, key", [
     (["sft.enabled=false", "grpo.enabled=false"], "sft.enabled"),
     (["partition.method=all_sft"], "grpo.enabled"),
