@@ -135,9 +135,12 @@ def closed_port_url() -> str:
 # --- the judge role ---------------------------------------------------------------------------
 
 def reply_under_judgement(request: dict) -> str:
-    """The reply text a rubric prompt asks about (after 'Reply to evaluate:'), '' if none."""
+    """The reply text a rubric prompt asks about (the <data> block after 'Reply to evaluate:'), '' if none."""
     user = next((m["content"] for m in reversed(request.get("messages", [])) if m.get("role") == "user"), "")
-    return user.rsplit("Reply to evaluate:", 1)[-1].strip() if "Reply to evaluate:" in user else ""
+    if "Reply to evaluate:" not in user:
+        return ""
+    block = user.rsplit("Reply to evaluate:", 1)[-1].strip()
+    return block.removeprefix("<data>").removesuffix("</data>").strip()
 
 
 def hashed_scores(response: str) -> dict[str, int]:

@@ -28,6 +28,15 @@ SLOTS = ("persona", "situation", "history", "response")  # filled per reply
 _STATIC_SLOTS = ("rubric", "answer_format")  # filled once from the rubric
 _SYSTEM, _USER = "<<<system>>>", "<<<user>>>"
 _SITUATION = re.compile(r"^\s*situation\s*:\s*", re.IGNORECASE)
+_DATA_TAG = re.compile(r"<(/?)\s*data\s*>", re.IGNORECASE)
+
+
+def as_data(text: str) -> str:
+    """Text for a <data> block of the prompt: a tag inside it is defused ("</ data>"), so a reply or
+    user turn cannot close its block and speak to the judge as the prompt (prompt injection)."""
+    return _DATA_TAG.sub(r"<\1 data>", text)
+
+
 _THINK = re.compile(r"<think>.*?</think>", re.DOTALL)  # reasoning models (Qwen3) think first
 _FENCE = re.compile(r"^```(?:json)?\s*(.*?)\s*```$", re.DOTALL)
 
@@ -67,8 +76,8 @@ class Rubric:
         """The chat messages asking a judge to score ``response`` (reply text only)."""
         situation, history = split_context(context)
         user = string.Template(self.user_template).substitute(
-            persona=persona.strip() or "(none)", situation=situation or "(none)",
-            history=history or "(none)", response=response.strip() or "(empty reply)")
+            persona=as_data(persona.strip() or "(none)"), situation=as_data(situation or "(none)"),
+            history=as_data(history or "(none)"), response=as_data(response.strip() or "(empty reply)"))
         return [{"role": "system", "content": self.system_template}, {"role": "user", "content": user}]
 
     def parse(self, text: str) -> Judgement:
