@@ -3,8 +3,9 @@
     python -m experiments.regression            # after `dvc repro`; exit 1 on a regression or a missing metric
     python -m experiments.regression --update   # accept the current metrics as the new baseline
 
-    python -m experiments.regression --record-spread reward_components/paper_recipe
-                                                # the seed sd of every checked metric, from that table row
+    python -m experiments.regression --record-spread reward_components
+                                                # the seed sd of every checked metric, pooled over that
+                                                # table's rows (TABLE/ROW: one row only)
 
 Rules (expect higher / lower / equal, absolute tol, k × seed sd) live in
 experiments/regression/tolerances.yaml, the values in experiments/regression/baseline.json, the seed
@@ -90,14 +91,14 @@ def load_spread(tolerances: Path) -> dict | None:
 
 
 def record_spread(tolerances: Path, source: str) -> Path:
-    """Write the seed spread of every metric a rule scales by k, from the runs of ``table/row``."""
+    """Write the seed spread of every metric a rule scales by k, from the runs of ``table[/row]``
+    (all the table's rows, pooled, when no row is named)."""
     from experiments.ablations import load_table
     from experiments.dvcexp import exp_show
 
     name, _, row = source.partition("/")
     table = load_table(name)
-    row = row or table.experiments[0]
-    if row not in table.experiments:
+    if row and row not in table.experiments:
         raise ExperimentConfigError(f"--record-spread {source}: {row!r} is not a row of table {name!r}")
     scaled = {}
     for stage, metrics in require(load_yaml(tolerances), "checks", dict, tolerances).items():
@@ -107,7 +108,7 @@ def record_spread(tolerances: Path, source: str) -> Path:
     from stages.core.io import write_json
 
     path = spread_file(tolerances)
-    write_json(path, seed_spread.record(table, row, exp_show(ROOT), scaled))
+    write_json(path, seed_spread.record(table, [row] if row else table.experiments, exp_show(ROOT), scaled))
     return path
 
 
@@ -153,8 +154,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tolerances", type=Path, default=HERE / "tolerances.yaml")
     parser.add_argument("--update", action="store_true", help="write the current metrics as the baseline")
     parser.add_argument("--record-spread", metavar="TABLE[/ROW]",
-                        help="write the seed sd of the k-scaled metrics from the runs of an ablation-table row "
-                             "(default row: the table's first), e.g. reward_components/paper_recipe")
+                        help="write the seed sd of the k-scaled metrics from the runs of an ablation table, "
+                             "pooled over its rows (or of one row, TABLE/ROW), e.g. reward_components")
     args = parser.parse_args(argv)
     if args.record_spread:
         try:

@@ -2,41 +2,56 @@
 
 A run on another CPU (other kernels, another thread count) changes training like a new seed does, so
 a tolerance below the seed-to-seed spread fails CI on hardware it has never seen. ``record`` reads
-the runs of one ablation-table row over its seeds from ``dvc exp show`` and keeps, per checked
-metric, the values and their sample standard deviation; ``tolerances.yaml`` then sets a rule's
-tolerance to ``max(tol, k × sd)``.
+the runs of an ablation table's rows over their seeds from ``dvc exp show`` and keeps, per checked
+metric, the values and the seed standard deviation pooled over the rows (the root of the summed
+squared deviations from each row's own mean over the summed degrees of freedom: rows that change
+the reward share one noise level, and three seeds alone would give an sd with 2 degrees of
+freedom); ``tolerances.yaml`` then sets a rule's tolerance to ``max(tol, k × sd)``.
 """
 
 from __future__ import annotations
 
+import math
 import statistics
 from pathlib import Path
 
 from experiments.dvcexp import ExperimentConfigError
 
 
-def record(table, row: str, exps, metrics: dict[str, list[str]]) -> dict:
-    """{source, seeds, values, sd} for ``metrics`` (stage -> keys) over the seeds of ``table``'s
-    ``row`` that ran; at least two seeds are needed for a standard deviation."""
-    runs: dict[int, dict[str, dict]] = {}
+def row_runs(table, row: str, exps) -> dict[int, dict[str, dict]]:
+    """seed -> {stage: metrics} of one row's runs that ``dvc exp show`` lists."""
+    runs = {}
     for seed in table.seeds:
-        name = table.exp_name(row, seed)
         # `dvc exp show` lists newest first (HEAD before older baselines): keep the first of a name
-        exp = next((e for e in exps if e.name == name), None)
+        exp = next((e for e in exps if e.name == table.exp_name(row, seed)), None)
         if exp is not None:
             runs[seed] = {Path(path).stem: values for path, values in exp.by_file.items()}
-    if len(runs) < 2:
-        raise ExperimentConfigError(f"{table.name}/{row}: {len(runs)} of seeds {table.seeds} found in "
-                                    f"`dvc exp show`; run `python -m experiments.ablations {table.name}` first")
-    values, sd = {}, {}
+    return runs
+
+
+def record(table, rows: list[str], exps, metrics: dict[str, list[str]]) -> dict:
+    """{source, rows, seeds, values, sd, dof} for ``metrics`` (stage -> keys), the sd pooled over
+    ``rows``; every row needs at least two seeds."""
+    found = {row: row_runs(table, row, exps) for row in rows}
+    for row, runs in found.items():
+        if len(runs) < 2:
+            raise ExperimentConfigError(f"{table.name}/{row}: {len(runs)} of seeds {table.seeds} found in "
+                                        f"`dvc exp show`; run `python -m experiments.ablations {table.name}` first")
+    values: dict = {}
+    sd: dict = {}
+    dof = sum(len(runs) - 1 for runs in found.values())
     for stage, keys in metrics.items():
         for key in keys:
-            got = [float(r[stage][key]) for r in runs.values() if key in r.get(stage, {})]
-            if len(got) != len(runs):
-                raise ExperimentConfigError(f"{table.name}/{row}: {stage}/{key} missing in some seeds' metrics")
-            values.setdefault(stage, {})[key] = got
-            sd.setdefault(stage, {})[key] = statistics.stdev(got)
-    return {"source": f"{table.name}/{row}", "seeds": sorted(runs), "values": values, "sd": sd}
+            squares = 0.0
+            for row, runs in found.items():
+                got = [float(r[stage][key]) for r in runs.values() if key in r.get(stage, {})]
+                if len(got) != len(runs):
+                    raise ExperimentConfigError(f"{table.name}/{row}: {stage}/{key} missing in some seeds' metrics")
+                values.setdefault(stage, {}).setdefault(key, {})[row] = got
+                squares += sum((v - statistics.mean(got)) ** 2 for v in got)
+            sd.setdefault(stage, {})[key] = math.sqrt(squares / dof)
+    return {"source": table.name, "rows": rows, "seeds": sorted({s for runs in found.values() for s in runs}),
+            "dof": dof, "values": values, "sd": sd}
 
 
 def sd_of(spread: dict | None, stage: str, metric: str, source: Path) -> float:

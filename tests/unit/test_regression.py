@@ -126,17 +126,20 @@ def test_committed_spread_covers_every_scaled_rule(root):
     assert scaled and all(c.sd is not None and c.tol >= c.k * c.sd for c in scaled)
 
 
-def test_record_takes_the_sample_sd_of_a_rows_seeds():
+def test_record_pools_the_seed_sd_over_rows():
     from experiments.ablations import Table
     from experiments.dvcexp import Exp, ExperimentConfigError
     from experiments.regression.spread import record
 
-    table = Table("t", ["row"], [], [42, 43, 44], 1)
-    exps = [Exp(f"t-row-s{s}", "r", {}, {}, {"metrics/evaluate.json": {"m": v}})
-            for s, v in ((42, 0.5), (43, 0.6), (44, 0.7))]
-    exps.append(Exp("t-row-s42", "old", {}, {}, {"metrics/evaluate.json": {"m": 9.0}}))  # older: ignored
-    got = record(table, "row", exps, {"evaluate": ["m"]})
-    assert got["seeds"] == [42, 43, 44] and got["values"]["evaluate"]["m"] == [0.5, 0.6, 0.7]
-    assert got["sd"]["evaluate"]["m"] == pytest.approx(0.1)
+    table = Table("t", ["a", "b"], [], [42, 43, 44], 1)
+    values = {"a": (0.5, 0.6, 0.7), "b": (1.0, 1.2, 1.4)}   # row sds 0.1 and 0.2, different means
+    exps = [Exp(f"t-{row}-s{s}", "r", {}, {}, {"metrics/evaluate.json": {"m": v}})
+            for row, vs in values.items() for s, v in zip(table.seeds, vs)]
+    exps.append(Exp("t-a-s42", "old", {}, {}, {"metrics/evaluate.json": {"m": 9.0}}))  # older: ignored
+    one = record(table, ["a"], exps, {"evaluate": ["m"]})
+    assert one["seeds"] == [42, 43, 44] and one["values"]["evaluate"]["m"] == {"a": [0.5, 0.6, 0.7]}
+    assert one["sd"]["evaluate"]["m"] == pytest.approx(0.1) and one["dof"] == 2
+    both = record(table, ["a", "b"], exps, {"evaluate": ["m"]})
+    assert both["sd"]["evaluate"]["m"] == pytest.approx(((0.1**2 + 0.2**2) / 2) ** 0.5) and both["dof"] == 4
     with pytest.raises(ExperimentConfigError, match="1 of seeds"):
-        record(table, "row", exps[:1], {"evaluate": ["m"]})
+        record(table, ["a"], exps[:1], {"evaluate": ["m"]})
