@@ -37,15 +37,23 @@ def test_same_result_passes(metrics, capsys):
     assert "no regression" in capsys.readouterr().out
 
 
-@pytest.mark.parametrize("stage, key, change", [
-    ("evaluate", "eval/grpo/emotion_acc", lambda v: v - 0.05),        # higher is better, tol 0.03
-    ("evaluate", "eval/grpo/format_compliance", lambda v: v - 0.031),
-    ("evaluate", "eval/grpo/persona", lambda v: v - 0.2),
-    ("sft", "train/loss_end", lambda v: v + 0.5),                     # lower is better
-    ("partition", "partition/easy_examples", lambda v: v + 1),        # exact
+def committed_tolerance(root, stage, key) -> float:
+    from experiments.regression.check import load_checks, load_spread
+
+    tolerances = root / "experiments/regression/tolerances.yaml"
+    return next(c.tol for c in load_checks(tolerances, load_spread(tolerances)) if (c.stage, c.metric) == (stage, key))
+
+
+@pytest.mark.parametrize("stage, key, sign", [
+    ("evaluate", "eval/grpo/emotion_acc", -1),        # higher is better
+    ("evaluate", "eval/grpo/format_compliance", -1),
+    ("evaluate", "eval/grpo/persona", -1),
+    ("sft", "train/loss_end", +1),                    # lower is better
+    ("partition", "partition/easy_examples", +1),     # exact
 ])
-def test_worse_result_fails_and_names_the_metric(metrics, capsys, stage, key, change):
-    edit(metrics, stage, key, change)
+def test_worse_result_fails_and_names_the_metric(root, metrics, capsys, stage, key, sign):
+    beyond = committed_tolerance(root, stage, key) + 0.01
+    edit(metrics, stage, key, lambda v: v + sign * beyond)
     assert main(["--metrics-dir", str(metrics)]) == 1
     captured = capsys.readouterr()
     assert f"| {stage} | {key} |" in captured.out and "REGRESSED" in captured.out
