@@ -77,17 +77,16 @@ def load_checks(path: Path, spread: dict | None = None) -> list[Check]:
     return checks
 
 
-def spread_file(tolerances: Path) -> Path:
+def spread_file(tolerances: Path) -> Path | None:
     """The seed-spread file the tolerances name (key ``spread``, relative to the tolerances file)."""
-    return tolerances.parent / require(load_yaml(tolerances), "spread", str, tolerances)
+    name = (load_yaml(tolerances) or {}).get("spread")
+    return None if name is None else tolerances.parent / name
 
 
 def load_spread(tolerances: Path) -> dict | None:
     """The recorded seed spread, or None where the tolerances name none or it is not recorded yet."""
-    if "spread" not in (load_yaml(tolerances) or {}):
-        return None
     path = spread_file(tolerances)
-    return json.loads(path.read_text()) if path.exists() else None
+    return json.loads(path.read_text()) if path is not None and path.exists() else None
 
 
 def record_spread(tolerances: Path, source: str) -> Path:
@@ -108,6 +107,8 @@ def record_spread(tolerances: Path, source: str) -> Path:
     from stages.core.io import write_json
 
     path = spread_file(tolerances)
+    if path is None:
+        raise ExperimentConfigError(f"{tolerances}: key 'spread': name the file the seed spread goes to")
     write_json(path, seed_spread.record(table, [row] if row else table.experiments, exp_show(ROOT), scaled))
     return path
 
