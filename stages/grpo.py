@@ -25,6 +25,8 @@ def run(cfg) -> dict[str, float]:
                     ["reward", *(f"reward/{n}" for n in names)])
     from trl import GRPOConfig, GRPOTrainer
 
+    from stages.core.grpo_logprobs import PlainLogprobGRPOTrainer
+
     check_trainer_keys(cfg, ("grpo",))  # a typo fails here, not after the data and model load
 
     fmt = ResponseFormat.from_config(cfg.format)
@@ -37,11 +39,13 @@ def run(cfg) -> dict[str, float]:
     data = load_examples(Path(cfg.paths.partitioned) / "hard.jsonl", cfg.grpo.max_examples,
                          ["prompt", "emotion", "persona", "context"])
 
+    trainer_class = PlainLogprobGRPOTrainer if cfg.grpo.logprobs == "plain" else GRPOTrainer
+
     def make_trainer(model, tokenizer, output_dir):
         args = GRPOConfig(output_dir=output_dir, seed=cfg.seed, reward_weights=list(cfg.reward.weights),
                           **OmegaConf.to_container(cfg.grpo.trainer))
-        return GRPOTrainer(model=model, reward_funcs=reward_funcs, args=args, train_dataset=data,
-                           processing_class=tokenizer)
+        return trainer_class(model=model, reward_funcs=reward_funcs, args=args, train_dataset=data,
+                             processing_class=tokenizer)
 
     history, metrics = fit(cfg, "grpo", cfg.paths.sft_model, cfg.paths.grpo_model, make_trainer)
     columns = {"reward": "reward", **{f"reward/{n}": f"rewards/{n}/mean" for n in names},

@@ -150,6 +150,11 @@ class Sft(Training):
 
 
 @dataclass
+class Grpo(Training):
+    logprobs: str = "fused"  # fused: TRL's chunked LM head | plain: the model's own logits (grpo_logprobs.py)
+
+
+@dataclass
 class Reward:
     names: list[str]
     weights: list[float]
@@ -247,7 +252,7 @@ class Config:
     model: Model
     partition: Partition
     sft: Sft
-    grpo: Training
+    grpo: Grpo
     reward: Reward
     judge: Judge
     eval_judge: Judge
@@ -267,6 +272,7 @@ REWARD_NAMES = ("format", "emotion", "rubric")
 JUDGE_BACKENDS = ("embedded", "openai", "hf")
 EVAL_MODELS = ("base", "sft", "grpo")
 SFT_LOSSES = ("fused", "completion")
+GRPO_LOGPROBS = ("fused", "plain")
 GENERATION_BACKENDS = ("hf", "vllm")
 DTYPES = ("float32", "bfloat16", "float16")
 
@@ -381,6 +387,7 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
     fraction = cfg.partition.easy_fraction
     _check(fraction is None or 0 < fraction < 1, source, "partition.easy_fraction", "must be in (0, 1) or null")
     _one_of(cfg, "sft.loss", SFT_LOSSES, source)
+    _one_of(cfg, "grpo.logprobs", GRPO_LOGPROBS, source)
     _check(cfg.sft.enabled or cfg.grpo.enabled, source, "sft.enabled",
            "sft and grpo are both disabled: there is nothing to train")
     # A one-stage split leaves the other stage no data; running it anyway would fail mid-pipeline.
