@@ -94,8 +94,7 @@ def portable_init(model: torch.nn.Module, seed: int, std: float) -> None:
     torch's ``normal_`` fills tensors with a Box-Muller kernel chosen per CPU (AVX2, AVX-512,
     generic), so the same seed gave weights one float32 step apart on other kernels, and every
     trained result diverged from there. numpy's generator is scalar code. Norm weights (ones) and
-    biases (zeros) stay as transformers built them; tied embeddings are one parameter, drawn once, with
-    the padding row zeroed.
+    biases (zeros) stay as transformers built them; tied embeddings are one parameter, drawn once.
     """
     rng = np.random.default_rng(seed)
     with torch.no_grad():
@@ -103,9 +102,6 @@ def portable_init(model: torch.nn.Module, seed: int, std: float) -> None:
             if param.ndim >= 2:
                 draw = rng.standard_normal(tuple(param.shape), dtype=np.float32) * np.float32(std)
                 param.copy_(torch.from_numpy(draw))
-        for module in model.modules():  # as transformers does: the padding token embeds to zero
-            if isinstance(module, torch.nn.Embedding) and module.padding_idx is not None:
-                module.weight[module.padding_idx] = 0.0
 
 
 def load_hub_backbone(mcfg, span_tokens: Iterable[str]):

@@ -89,7 +89,6 @@ def test_initialisation_is_drawn_by_numpy_not_by_cpu_kernels(tmp_path):
     embed = params["model.embed_tokens.weight"]
     # the first drawn matrix (sorted names) is the embedding: numpy's PCG64 stream, not torch's kernels
     expected = np.random.default_rng(0).standard_normal(tuple(embed.shape), dtype=np.float32) * np.float32(0.02)
-    expected[tok.pad_token_id] = 0.0                         # transformers' rule: padding embeds to zero
     assert torch.equal(embed.detach(), torch.from_numpy(expected))
     assert model.lm_head.weight is embed                       # tied: one parameter, drawn once
     matrices = [p for p in params.values() if p.ndim >= 2]
