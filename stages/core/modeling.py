@@ -12,7 +12,6 @@ import os
 from collections.abc import Iterable
 from pathlib import Path
 
-import numpy as np
 import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
@@ -83,25 +82,7 @@ def build_tiny_model(tokenizer: PreTrainedTokenizerBase, mcfg, seed: int) -> tor
         tie_word_embeddings=True, bos_token_id=None, eos_token_id=tokenizer.eos_token_id,
         pad_token_id=tokenizer.pad_token_id)
     torch.manual_seed(seed)
-    model = Qwen2ForCausalLM(config)
-    portable_init(model, seed, config.initializer_range)
-    return model
-
-
-def portable_init(model: torch.nn.Module, seed: int, std: float) -> None:
-    """Redraw every weight matrix as N(0, std²) from numpy's PCG64, the same bits on any CPU.
-
-    torch's ``normal_`` fills tensors with a Box-Muller kernel chosen per CPU (AVX2, AVX-512,
-    generic), so the same seed gave weights one float32 step apart on other kernels, and every
-    trained result diverged from there. numpy's generator is scalar code. Norm weights (ones) and
-    biases (zeros) stay as transformers built them; tied embeddings are one parameter, drawn once.
-    """
-    rng = np.random.default_rng(seed)
-    with torch.no_grad():
-        for _, param in sorted(model.named_parameters()):
-            if param.ndim >= 2:
-                draw = rng.standard_normal(tuple(param.shape), dtype=np.float32) * np.float32(std)
-                param.copy_(torch.from_numpy(draw))
+    return Qwen2ForCausalLM(config)
 
 
 def load_hub_backbone(mcfg, span_tokens: Iterable[str]):

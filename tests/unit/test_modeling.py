@@ -1,6 +1,5 @@
 """The embedded backbone is a standard HF checkpoint whose tokenisation survives save/load."""
 
-import numpy as np
 import torch
 from omegaconf import OmegaConf
 from transformers import AutoModelForCausalLM, AutoTokenizer
@@ -81,17 +80,3 @@ def test_save_is_atomic_on_failure(tmp_path):
         pass
     assert (path / "config.json").exists(), "a failed save must leave the previous checkpoint intact"
     assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
-
-
-def test_initialisation_is_drawn_by_numpy_not_by_cpu_kernels(tmp_path):
-    tok, model, _ = build(tmp_path)
-    params = dict(model.named_parameters())
-    embed = params["model.embed_tokens.weight"]
-    # the first drawn matrix (sorted names) is the embedding: numpy's PCG64 stream, not torch's kernels
-    expected = np.random.default_rng(0).standard_normal(tuple(embed.shape), dtype=np.float32) * np.float32(0.02)
-    assert torch.equal(embed.detach(), torch.from_numpy(expected))
-    assert model.lm_head.weight is embed                       # tied: one parameter, drawn once
-    matrices = [p for p in params.values() if p.ndim >= 2]
-    assert all(abs(p.std().item() - 0.02) < 0.004 for p in matrices)
-    assert all(torch.equal(p, torch.ones_like(p)) for n, p in params.items() if n.endswith("norm.weight"))
-    assert build_tiny_model(tok, MODEL, seed=1).model.embed_tokens.weight.ne(embed).any()
