@@ -19,6 +19,8 @@ from collections.abc import Callable
 from pathlib import Path
 from unittest import mock
 
+from omegaconf import read_write
+
 from .chat import EndpointUnavailable
 from .config import ConfigError, load_config
 from .errors import KardiaError
@@ -71,6 +73,17 @@ def fail(stage: str, error: BaseException | str, code: int) -> int:
     return code
 
 
+def without_mlflow_reports(cfg) -> None:
+    """Drop ``mlflow`` from the trainers' ``report_to``: with the integration disabled, transformers
+    refuses to build an MLflowCallback that is still asked for ("requires mlflow to be installed")."""
+    for stage in ("sft", "grpo"):
+        trainer = cfg[stage].trainer if stage in cfg else {}
+        if "report_to" in trainer:
+            reports = [trainer.report_to] if isinstance(trainer.report_to, str) else list(trainer.report_to)
+            with read_write(trainer):
+                trainer.report_to = [r for r in reports if r != "mlflow"]
+
+
 def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str] | None], int]:
     def main(argv: list[str] | None = None) -> int:
         parser = argparse.ArgumentParser(prog=f"python -m stages.{name}", description=description)
@@ -87,6 +100,8 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
         # --no-track also silences the Trainer's MLflow callback, for this run only: a stage called in
         # process (tests, notebooks) must not leave tracking disabled for the next one.
         untracked = mock.patch.dict(os.environ, {"DISABLE_MLFLOW_INTEGRATION": "TRUE"})
+        if args.no_track:
+            without_mlflow_reports(cfg)
         start = time.perf_counter()
         # SIGTERM (a scheduler, `kill`) unwinds like Ctrl-C: atomic writes drop their temp files and
         # the MLflow run ends KILLED instead of staying RUNNING forever.
