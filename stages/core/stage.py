@@ -25,6 +25,7 @@ from .chat import EndpointUnavailable
 from .config import ConfigError, load_config
 from .errors import KardiaError
 from .io import write_json
+from .redaction import Redactor, redacted_logs
 from .tracking import log_metrics, stage_run
 
 log = logging.getLogger("kardia")
@@ -62,14 +63,14 @@ def _interrupt(signum, frame):
     raise KeyboardInterrupt(signal.Signals(signum).name)
 
 
-def fail(stage: str, error: BaseException | str, code: int) -> int:
-    """Print ``error`` as one line naming the stage and return ``code``; the traceback only with
-    KARDIA_DEBUG=1 (a user's mistake is not a crash)."""
+def fail(stage: str, error: BaseException | str, code: int, redact: Callable[[str], str] = str) -> int:
+    """Print ``error`` as one line naming the stage, secrets redacted, and return ``code``; the
+    traceback only with KARDIA_DEBUG=1 (a user's mistake is not a crash)."""
     if os.environ.get("KARDIA_DEBUG") and isinstance(error, BaseException):
         import traceback
 
         traceback.print_exception(error)
-    print(f"error: stage {stage}: {error}", file=sys.stderr)
+    print(redact(f"error: stage {stage}: {error}"), file=sys.stderr)
     return code
 
 
@@ -97,6 +98,7 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
             print(f"error: {e}", file=sys.stderr)
             return 2
         seed_everything(cfg.seed)
+        redact = Redactor.from_config(cfg)
         # --no-track also silences the Trainer's MLflow callback, for this run only: a stage called in
         # process (tests, notebooks) must not leave tracking disabled for the next one.
         untracked = mock.patch.dict(os.environ, {"DISABLE_MLFLOW_INTEGRATION": "TRUE"})
@@ -108,21 +110,21 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
         in_main_thread = threading.current_thread() is threading.main_thread()  # signals need it
         previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
         try:
-            with untracked if args.no_track else stage_run(name, cfg, args.params):
+            with redacted_logs(redact), untracked if args.no_track else stage_run(name, cfg, args.params, redact):
                 metrics = run(cfg)
                 check_metrics(name, metrics)
                 write_json(metrics_path(cfg, name), metrics)
                 if not args.no_track:
                     log_metrics(metrics)
         except EndpointUnavailable as e:  # an operator's problem, not a bug: no traceback
-            return fail(name, e, 3)
+            return fail(name, e, 3, redact)
         except StageFailed as e:
-            return fail(name, e, 1)
+            return fail(name, e, 1, redact)
         # a cause the user can fix; FileNotFoundError: a missing input, whose message names the file
         except (KardiaError, FileNotFoundError) as e:
-            return fail(name, e, 2)
+            return fail(name, e, 2, redact)
         except KeyboardInterrupt as e:
-            return fail(name, f"interrupted ({e or 'SIGINT'}); DVC records nothing of this run", 130)
+            return fail(name, f"interrupted ({e or 'SIGINT'}); DVC records nothing of this run", 130, redact)
         finally:
             if in_main_thread:
                 signal.signal(signal.SIGTERM, previous)

@@ -12,7 +12,7 @@ import os
 import socket
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 from omegaconf import DictConfig, OmegaConf
@@ -87,8 +87,10 @@ def close_stale_runs(experiment_id: str, host: str) -> list[str]:
 
 
 @contextlib.contextmanager
-def stage_run(stage: str, cfg: DictConfig, params_file: str | Path) -> Iterator[object]:
-    """Open the MLflow run of one stage: tags, resolved params (prefixed ``cfg.``), params file."""
+def stage_run(stage: str, cfg: DictConfig, params_file: str | Path,
+              redact: Callable[[str], str] = str) -> Iterator[object]:
+    """Open the MLflow run of one stage: tags, resolved params (prefixed ``cfg.``), params file;
+    tag and param values pass ``redact`` (``redaction.Redactor``) on their way to the store."""
     import mlflow
 
     uri = tracking_uri(cfg.paths.mlflow_db)
@@ -110,11 +112,12 @@ def stage_run(stage: str, cfg: DictConfig, params_file: str | Path) -> Iterator[
     # A sweep trial (experiments/sweep.py) nests its stages' runs under the trial's own run.
     if os.environ.get(PARENT_RUN_ENV):
         tags["mlflow.parentRunId"] = os.environ[PARENT_RUN_ENV]
+    tags = {k: redact(v) for k, v in tags.items()}
     with mlflow.start_run(run_name=f"{stage}-{tags['dvc_exp']}", tags=tags) as run:
         # The "cfg." prefix keeps these apart from the Trainer callback's own params (design.md pitfall 9).
         params = flatten(OmegaConf.to_container(cfg, resolve=True), "cfg.")
-        mlflow.log_params({k: v[:6000] for k, v in params.items()})
-        mlflow.log_artifact(str(params_file))
+        mlflow.log_params({k: redact(v)[:6000] for k, v in params.items()})
+        mlflow.log_text(redact(Path(params_file).read_text()), Path(params_file).name)
         try:
             yield run
         except KeyboardInterrupt:  # Ctrl-C, or SIGTERM (the stage entry point raises it): not a failure

@@ -1,6 +1,8 @@
 """GRPO with judge=openai against a real local server that fails on purpose (429, 500, answers
 slower than the timeout, malformed JSON): training finishes, the per-dimension judge metrics and
-the failure rate are logged, and the usage is recorded."""
+the failure rate are logged, and the usage is recorded. The judge's API key, sent with every
+request, appears in no output of the run: not the MLflow store, its artifacts, the judge cache,
+the checkpoint, metrics, plots or the stage's log."""
 
 import csv
 import json
@@ -9,6 +11,7 @@ import pytest
 
 from stages.core.fake_openai import FakeOpenAI, judge_responder, with_faults
 from tests.pipeline.conftest import compose_params
+from tests.unit.test_redaction import PLANTED, files_holding
 from tests.pipeline.test_stages import pipeline  # noqa: F401 - the tiny pipeline's data and SFT checkpoint
 
 pytestmark = pytest.mark.slow
@@ -17,7 +20,7 @@ pytestmark = pytest.mark.slow
 SCHEDULE = ["ok", "429", "ok", "500", "ok", "slow", "ok", "malformed"] + ["ok"] * 8
 
 
-def test_grpo_trains_with_a_flaky_openai_judge(root, tmp_path, monkeypatch, pipeline):  # noqa: F811
+def test_grpo_trains_with_a_flaky_openai_judge(root, tmp_path, monkeypatch, capfd, pipeline):  # noqa: F811
     import mlflow
 
     from stages import grpo
@@ -26,6 +29,7 @@ def test_grpo_trains_with_a_flaky_openai_judge(root, tmp_path, monkeypatch, pipe
     with FakeOpenAI(with_faults(judge_responder(), SCHEDULE, slow_s=1.5), latency_s=0.01) as server:
         params = compose_params(root, tmp_path / "params.yaml", [
             "judge=openai", f"judge.base_url={server.url}", "judge.model=fake-judge", "judge.timeout_s=0.5",
+            "judge.api_key_env=KARDIA_TEST_JUDGE_KEY",
             "judge.backoff_s=0.01", "judge.max_retries=3",
             "reward.max_judge_failure_rate=0.5",
             "grpo.max_examples=8", "grpo.trainer.max_steps=2", "grpo.trainer.per_device_train_batch_size=8",
@@ -35,8 +39,16 @@ def test_grpo_trains_with_a_flaky_openai_judge(root, tmp_path, monkeypatch, pipe
             f"paths.sft_model={work}/models/sft", f"paths.partitioned={work}/data/partitioned",
         ])
         monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+        monkeypatch.setenv("KARDIA_TEST_JUDGE_KEY", PLANTED)
+        monkeypatch.chdir(tmp_path)  # MLflow artifacts go to <cwd>/mlartifacts
         assert grpo.main(["--params", str(params)]) == 0
         calls = server.calls
+        sent = server.request_headers
+
+    assert all(h.get("Authorization") == f"Bearer {PLANTED}" for h in sent)  # the key was in use
+    out, err = capfd.readouterr()
+    assert PLANTED not in out + err
+    assert files_holding(tmp_path, PLANTED) == [] and (tmp_path / "mlartifacts").is_dir()
 
     assert calls > 1 + 16  # pre-flight + 2 steps x 8 completions, plus retries
     metrics = json.loads((tmp_path / "metrics/grpo.json").read_text())
