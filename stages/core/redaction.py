@@ -19,15 +19,14 @@ MARK = "[redacted]"
 MIN_SECRET_CHARS = 8  # shorter values ("1", "true") would blank ordinary text; no real key is that short
 
 
-def env_settings(node, prefix: str = "") -> Iterable[tuple[str, str]]:
-    """(config key, env var name) for every ``*_env`` setting in a (nested) mapping or list."""
-    items = node.items() if hasattr(node, "items") else enumerate(node) if isinstance(node, list) else ()
+def env_names(node) -> Iterable[str]:
+    """The variable named by every ``*_env`` setting in a (nested) mapping or list."""
+    items = node.items() if isinstance(node, dict) else enumerate(node) if isinstance(node, list) else ()
     for key, value in items:
-        path = f"{prefix}{key}"
         if isinstance(key, str) and key.endswith("_env") and isinstance(value, str):
-            yield path, value
-        elif hasattr(value, "items") or isinstance(value, list):
-            yield from env_settings(value, path + ".")
+            yield value
+        else:
+            yield from env_names(value)
 
 
 class Redactor:
@@ -40,7 +39,7 @@ class Redactor:
         from omegaconf import OmegaConf
 
         container = OmegaConf.to_container(cfg, resolve=True) if OmegaConf.is_config(cfg) else cfg
-        return cls(os.environ.get(name, "") for _, name in env_settings(container))
+        return cls(os.environ.get(name, "") for name in env_names(container))
 
     def __call__(self, text: str) -> str:
         for secret in self.secrets:

@@ -78,7 +78,7 @@ def without_mlflow_reports(cfg) -> None:
     """Drop ``mlflow`` from the trainers' ``report_to``: with the integration disabled, transformers
     refuses to build an MLflowCallback that is still asked for ("requires mlflow to be installed")."""
     for stage in ("sft", "grpo"):
-        trainer = cfg[stage].trainer if stage in cfg else {}
+        trainer = cfg[stage].trainer
         if "report_to" in trainer:
             reports = [trainer.report_to] if isinstance(trainer.report_to, str) else list(trainer.report_to)
             with read_write(trainer):

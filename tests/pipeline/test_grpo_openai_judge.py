@@ -11,8 +11,8 @@ import pytest
 
 from stages.core.fake_openai import FakeOpenAI, judge_responder, with_faults
 from tests.pipeline.conftest import compose_params
-from tests.unit.test_redaction import PLANTED, files_holding
 from tests.pipeline.test_stages import pipeline  # noqa: F401 - the tiny pipeline's data and SFT checkpoint
+from tests.support.planted_key import PLANTED, files_holding
 
 pytestmark = pytest.mark.slow
 

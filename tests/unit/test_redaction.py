@@ -2,25 +2,18 @@
 error message or the MLflow store, even when a code path tries to carry them there."""
 
 import logging
-from pathlib import Path
 
 from stages.core.errors import KardiaError
-from stages.core.redaction import MARK, Redactor, env_settings
+from stages.core.redaction import MARK, Redactor, env_names
 from stages.core.stage import stage_main
 from tests.pipeline.conftest import compose_params
-
-PLANTED = "sk-planted-5f1c0e9a7b3d4c2e8f6a"
-
-
-def files_holding(root: Path, needle: str) -> list[str]:
-    """Every file under ``root`` whose bytes contain ``needle`` (sqlite stores and binaries included)."""
-    return sorted(str(p.relative_to(root)) for p in root.rglob("*") if p.is_file() and needle.encode() in p.read_bytes())
+from tests.support.planted_key import PLANTED, files_holding
 
 
-def test_env_settings_are_found_at_any_depth_and_in_lists():
+def test_env_names_are_found_at_any_depth_and_in_lists():
     cfg = {"judge": {"api_key_env": "A_KEY", "model": "m"}, "data": {"token_env": None},
            "evaluate": {"api_baselines": [{"name": "gpt", "api_key_env": "B_KEY"}]}}
-    assert list(env_settings(cfg)) == [("judge.api_key_env", "A_KEY"), ("evaluate.api_baselines.0.api_key_env", "B_KEY")]
+    assert list(env_names(cfg)) == ["A_KEY", "B_KEY"]
 
 
 def test_redactor_takes_the_values_of_named_variables_longest_first(monkeypatch):
