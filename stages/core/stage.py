@@ -25,6 +25,7 @@ from .chat import EndpointUnavailable
 from .config import ConfigError, load_config
 from .errors import KardiaError
 from .io import write_json
+from .params_pin import ParamsChanged, pin
 from .redaction import Redactor, redacted_logs
 from .tracking import log_metrics, stage_run
 
@@ -93,10 +94,14 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
         args = parser.parse_args(argv)
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(levelname)s %(message)s")
         try:
+            # Pinned before it is read: a change after this point is caught by the check below.
+            pinned = pin(args.params, name)
             cfg = load_config(args.params)
         except ConfigError as e:
             print(f"error: {e}", file=sys.stderr)
             return 2
+        except ParamsChanged as e:
+            return fail(name, e, 2)
         seed_everything(cfg.seed)
         redact = Redactor.from_config(cfg)
         # --no-track also silences the Trainer's MLflow callback, for this run only: a stage called in
@@ -113,6 +118,8 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
             with redacted_logs(redact), untracked if args.no_track else stage_run(name, cfg, args.params, redact):
                 metrics = run(cfg)
                 check_metrics(name, metrics)
+                if pinned:  # the same bytes still: DVC records params.yaml once the stage exits
+                    pinned.check("while this stage ran")
                 write_json(metrics_path(cfg, name), metrics)
                 if not args.no_track:
                     log_metrics(metrics)
