@@ -68,12 +68,14 @@ def scorer_id(cfg) -> str:
 
 
 def sample_completions(cfg, path: Path, contexts: list[dict]) -> list[list[str]]:
+    from .devices import to_generation_device
     from .evaluation.generation import generate
     from .modeling import load_checkpoint, set_threads
 
     set_threads()
     ro = cfg.partition.rollouts
     model, tokenizer = load_checkpoint(path, cfg.model.dtype)
+    model = to_generation_device(model, "rollouts")
     prompts = [ex["prompt"] for ex in contexts for _ in range(ro.num_generations)]
     texts = generate(model, tokenizer, prompts, batch_size=ro.batch_size, max_new_tokens=ro.max_new_tokens,
                      do_sample=True, seed=cfg.seed, desc="rollouts", temperature=ro.temperature, top_p=ro.top_p)

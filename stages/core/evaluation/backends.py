@@ -1,6 +1,7 @@
 """Where evaluation completions come from: one function per backend, same prompts and decoding.
 
-- ``hf``: transformers, batched greedy with left padding (``generation.py``); CPU or GPU.
+- ``hf``: transformers, batched greedy with left padding (``generation.py``), on the accelerator when
+  one is present, else the CPU (``devices.py``).
 - ``vllm``: vLLM offline ``LLM.chat`` on a GPU; imported only when chosen (an optional extra).
 - OpenAI-compatible endpoints (``evaluate.api_baselines``): the paper's closed-model baselines
   (GPT-4o, DeepSeek-R1, ...) through ``stages/core/chat.py``, sent the very same conversation, system
@@ -12,6 +13,7 @@ from __future__ import annotations
 from tqdm.auto import tqdm
 
 from ..chat import ChatClient, ChatError, ClientSettings, EndpointUnavailable
+from ..devices import to_generation_device
 from ..errors import KardiaError
 from ..modeling import load_checkpoint
 from .generation import generate
@@ -23,6 +25,7 @@ class BackendUnavailable(KardiaError, RuntimeError):
 
 def generate_hf(path: str, dtype: str, prompts: list[list[dict]], ev, seed: int, desc: str) -> list[str]:
     model, tokenizer = load_checkpoint(path, dtype)
+    model = to_generation_device(model, desc)
     return generate(model, tokenizer, prompts, batch_size=ev.batch_size, max_new_tokens=ev.max_new_tokens,
                     do_sample=ev.do_sample, seed=seed, desc=desc)
 

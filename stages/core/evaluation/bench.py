@@ -14,6 +14,7 @@ import time
 from pathlib import Path
 
 from ..config import load_config
+from ..devices import to_generation_device
 from ..io import read_jsonl
 from ..modeling import load_checkpoint, set_threads
 from .generation import generate_ids
@@ -42,6 +43,7 @@ def main(argv: list[str] | None = None) -> int:
     max_new = args.max_new_tokens or cfg.evaluate.max_new_tokens
     prompts = [ex["prompt"] for ex in read_jsonl(Path(cfg.paths.partitioned) / "test.jsonl")[:args.n]]
     model, tokenizer = load_checkpoint(checkpoint, cfg.model.dtype)
+    model = to_generation_device(model, f"bench {checkpoint}")
     generate_ids(model, tokenizer, prompts[:2], batch_size=2, max_new_tokens=4, progress=False)  # warm-up
 
     single, t_single = timed(model, tokenizer, prompts, 1, max_new)
@@ -49,7 +51,7 @@ def main(argv: list[str] | None = None) -> int:
     tokens = sum(map(len, single))
     differ = [i for i, (a, b) in enumerate(zip(single, batched, strict=True)) if a != b]
     rate_single, rate_batched = tokens / t_single, sum(map(len, batched)) / t_batched
-    print(f"checkpoint {checkpoint} ({cfg.model.dtype}), {len(prompts)} prompts, greedy, "
+    print(f"checkpoint {checkpoint} ({cfg.model.dtype}, {model.device}), {len(prompts)} prompts, greedy, "
           f"max_new_tokens={max_new}, {tokens} tokens generated")
     print(f"one at a time : {t_single:7.2f} s  {rate_single:8.1f} tokens/s")
     print(f"batch size {batch_size:<3}: {t_batched:7.2f} s  {rate_batched:8.1f} tokens/s")

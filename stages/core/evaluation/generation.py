@@ -29,7 +29,7 @@ def generate_ids(model, tokenizer, prompts: list[list[dict]], *, batch_size: int
     torch.manual_seed(seed)
     for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch", disable=not progress):
         idx = order[start:start + batch_size]
-        batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt")
+        batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt").to(model.device)
         generated = model.generate(
             **batch, max_new_tokens=max_new_tokens, do_sample=do_sample, use_cache=True,
             pad_token_id=tokenizer.pad_token_id, eos_token_id=tokenizer.eos_token_id,

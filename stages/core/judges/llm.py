@@ -1,10 +1,11 @@
 """LLM judges: the rubric prompt goes to a chat model, its JSON answer is validated strictly.
 
 ``OpenAIJudge`` talks to any OpenAI-compatible endpoint (``vllm serve``, an API) through the async
-client (``stages/core/chat.py``); ``HFJudge`` runs a local transformers chat model, batched. Both
-have the on-disk cache in front: cached inputs cost no request or generation, identical inputs
-within a batch cost one. Either returns ``None`` for a reply it could not score (failed call or
-invalid answer): the rubric reward abstains there.
+client (``stages/core/chat.py``); ``HFJudge`` runs a local transformers chat model, batched, on the
+accelerator when one is present (``stages/core/devices.py``). Both have the on-disk cache in front:
+cached inputs cost no request or generation, identical inputs within a batch cost one. Either
+returns ``None`` for a reply it could not score (failed call or invalid answer): the rubric reward
+abstains there.
 """
 
 from __future__ import annotations
@@ -96,6 +97,8 @@ class HFJudge(_LLMJudge):
         import torch
         from transformers import AutoModelForCausalLM, AutoTokenizer
 
+        from ..devices import to_generation_device
+
         # A local checkpoint is known by its files (retrained in place = new answers), a hub model by its id.
         model = checkpoint_fingerprint(model_path, "hf judge model") if Path(model_path).is_dir() else model_path
         super().__init__(rubric, cache, {"model": f"hf:{model}",
@@ -104,7 +107,9 @@ class HFJudge(_LLMJudge):
         self.tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
-        self.model = AutoModelForCausalLM.from_pretrained(model_path, dtype=getattr(torch, dtype)).eval()
+        self.model = to_generation_device(
+            AutoModelForCausalLM.from_pretrained(model_path, dtype=getattr(torch, dtype)).eval(),
+            f"hf judge {model_path}")
         self.batch_size, self.max_new_tokens = batch_size, max_new_tokens
         self.version = f"hf:{model_path}:{rubric.version}"
 
@@ -122,7 +127,7 @@ class HFJudge(_LLMJudge):
         out: list[str | None] = []
         for i in range(0, len(prompts), self.batch_size):
             batch = self.tokenizer(prompts[i:i + self.batch_size], return_tensors="pt", padding=True,
-                                   add_special_tokens=False)
+                                   add_special_tokens=False).to(self.model.device)
             start = time.perf_counter()
             with torch.no_grad():  # greedy: a judge should answer the same input the same way
                 ids = self.model.generate(**batch, max_new_tokens=self.max_new_tokens, do_sample=False,
