@@ -116,13 +116,24 @@ def checkpoint_fingerprint(path: str | Path, config_key: str) -> str:
     h = hashlib.sha256()
     for f in sorted(p for p in path.rglob("*") if p.is_file()):
         h.update(f.relative_to(path).as_posix().encode())
-        size = f.stat().st_size
-        h.update(str(size).encode())
-        with f.open("rb") as fh:
-            if size <= FULL_HASH_LIMIT:
-                h.update(fh.read())
-            else:
-                h.update(fh.read(EDGE_BYTES))
-                fh.seek(size - EDGE_BYTES)
-                h.update(fh.read(EDGE_BYTES))
+        _hash_file(h, f)
     return h.hexdigest()
+
+
+def file_fingerprint(path: str | Path) -> str:
+    """sha256 of one file (size + contents, the edges only beyond FULL_HASH_LIMIT)."""
+    h = hashlib.sha256()
+    _hash_file(h, Path(path))
+    return h.hexdigest()
+
+
+def _hash_file(h, f: Path) -> None:
+    size = f.stat().st_size
+    h.update(str(size).encode())
+    with f.open("rb") as fh:
+        if size <= FULL_HASH_LIMIT:
+            h.update(fh.read())
+        else:
+            h.update(fh.read(EDGE_BYTES))
+            fh.seek(size - EDGE_BYTES)
+            h.update(fh.read(EDGE_BYTES))
