@@ -36,7 +36,8 @@ def run(cfg) -> dict[str, float]:
     group = cfg.grpo.trainer.get("num_generations", 8)
     reward_funcs = [with_group_stats(f, group)
                     for f in build_reward_funcs(names, fmt, judge, cfg.reward.max_judge_failure_rate)]
-    data = load_examples(Path(cfg.paths.partitioned) / "hard.jsonl", cfg.grpo.max_examples,
+    data_path = Path(cfg.paths.partitioned) / "hard.jsonl"
+    data = load_examples(data_path, cfg.grpo.max_examples,
                          ["prompt", "emotion", "persona", "context"])
 
     trainer_class = PlainLogprobGRPOTrainer if cfg.grpo.logprobs == "plain" else GRPOTrainer
@@ -47,7 +48,7 @@ def run(cfg) -> dict[str, float]:
         return trainer_class(model=model, reward_funcs=reward_funcs, args=args, train_dataset=data,
                              processing_class=tokenizer)
 
-    history, metrics = fit(cfg, "grpo", cfg.paths.sft_model, cfg.paths.grpo_model, make_trainer)
+    history, metrics = fit(cfg, "grpo", cfg.paths.sft_model, data_path, cfg.paths.grpo_model, make_trainer)
     columns = {"reward": "reward", **{f"reward/{n}": f"rewards/{n}/mean" for n in names},
                "zero_std/reward": "frac_reward_zero_std", **{f"zero_std/{n}": f"zero_std/{n}" for n in names}}
     if "rubric" in names:

@@ -22,14 +22,15 @@ def run(cfg) -> dict[str, float]:
     from stages.core.sft_loss import CompletionLossSFTTrainer
     trainer_class = CompletionLossSFTTrainer if cfg.sft.loss == "completion" else SFTTrainer
 
-    data = load_examples(Path(cfg.paths.partitioned) / "easy.jsonl", cfg.sft.max_examples, ["prompt", "completion"])
+    data_path = Path(cfg.paths.partitioned) / "easy.jsonl"
+    data = load_examples(data_path, cfg.sft.max_examples, ["prompt", "completion"])
 
     def make_trainer(model, tokenizer, output_dir):
         args = SFTConfig(output_dir=output_dir, seed=cfg.seed, max_length=cfg.model.max_length,
                          **OmegaConf.to_container(cfg.sft.trainer))
         return trainer_class(model=model, args=args, train_dataset=data, processing_class=tokenizer)
 
-    history, metrics = fit(cfg, "sft", cfg.paths.base_model, cfg.paths.sft_model, make_trainer)
+    history, metrics = fit(cfg, "sft", cfg.paths.base_model, data_path, cfg.paths.sft_model, make_trainer)
     rows = write_series(series, history, {"loss": "loss"})
     return {
         **metrics,

@@ -36,6 +36,7 @@ class Paths:
     base_model: str
     sft_model: str
     grpo_model: str
+    checkpoints: str
     metrics: str
     plots: str
     eval_plots: str

@@ -1,18 +1,19 @@
-"""What SFT and GRPO share: load the policy, train with a TRL trainer, prove the weights moved,
-save a plain checkpoint atomically, and turn the trainer's log history into plot series."""
+"""What SFT and GRPO share: load the policy, train with a TRL trainer (resuming a crashed run from its
+persistent checkpoints), prove the weights moved, save a plain checkpoint atomically, and turn the
+trainer's log history into plot series."""
 
 from __future__ import annotations
 
 import csv
 import logging
 import shutil
-import tempfile
 from collections.abc import Callable
 from pathlib import Path
 
 import torch
 from datasets import Dataset
 
+from . import checkpoints
 from .io import atomic_path, read_jsonl
 from .modeling import (
     apply_lora,
@@ -36,22 +37,28 @@ def load_examples(path: str | Path, max_examples: int | None, columns: list[str]
     return Dataset.from_list([{c: ex[c] for c in columns} for ex in examples])
 
 
-def fit(cfg, stage: str, init_path: str, out_path: str,
+def fit(cfg, stage: str, init_path: str, data_path: str | Path, out_path: str,
         make_trainer: Callable[[object, object, str], object]) -> tuple[list[dict], dict[str, float]]:
-    """Train the checkpoint at ``init_path`` with ``make_trainer(model, tokenizer, output_dir)`` and
-    save the result to ``out_path``. Returns the trainer's log history and weight-change metrics."""
+    """Train the checkpoint at ``init_path`` on ``data_path`` with ``make_trainer(model, tokenizer,
+    output_dir)`` and save the result to ``out_path``. The trainer's output_dir is the run's persistent
+    checkpoint directory: if a crashed run with the same settings left a checkpoint there, training
+    resumes from it. Returns the trainer's log history and weight-change metrics."""
     set_threads()
     model, tokenizer = load_checkpoint(init_path, cfg.model.dtype)
     before = parameter_fingerprint(model)
     model = apply_lora(model, cfg.model.lora)
-    with tempfile.TemporaryDirectory(prefix=f"kardia-{stage}-") as output_dir:
-        trainer = make_trainer(model, tokenizer, output_dir)
-        trainer.train()
-        # TRL writes completion tables only for wandb/trackio and to disk: hand them to MLflow.
-        log_artifact(Path(output_dir) / "completions", "completions")
+    output_dir = checkpoints.run_dir(cfg, stage, init_path, data_path)
+    trainer = make_trainer(model, tokenizer, str(output_dir))
+    resume = checkpoints.resume_point(stage, output_dir)
+    if resume:
+        set_tags({"resumed_from": Path(resume).name})
+    trainer.train(resume_from_checkpoint=resume)
+    # TRL writes completion tables only for wandb/trackio and to disk: hand them to MLflow.
+    log_artifact(output_dir / "completions", "completions")
     model = merge_lora(trainer.model)
     after = parameter_fingerprint(model)
     save_checkpoint(model, tokenizer, out_path)
+    checkpoints.finish(output_dir)
     delta = torch.linalg.vector_norm(after - before).item()
     return trainer.state.log_history, {
         "train/enabled": 1.0,
