@@ -10,7 +10,6 @@ the pinned TRL works without a schema change; the fields we rely on are checked 
 from __future__ import annotations
 
 import hashlib
-import os
 import re
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -143,6 +142,9 @@ class Training:
     enabled: bool
     max_examples: Optional[int]
     trainer: dict[str, Any] = field(default_factory=dict)
+    # samples per optimizer step over all processes that the recipe asks for (the paper's); null: none.
+    # per_device_train_batch_size x gradient_accumulation_steps x launch.num_processes must equal it.
+    global_batch: Optional[int] = None
 
 
 @dataclass
@@ -213,6 +215,15 @@ class Tracking:
 
 
 @dataclass
+class Launch:
+    """How sft and grpo are started (conf/launch/, stages/core/launch.py)."""
+
+    name: str
+    num_processes: int
+    config_file: Optional[str]    # accelerate config, relative to the repository; null for single
+
+
+@dataclass
 class SynthFilters:
     persona_drift: bool
     emotion_jump: bool
@@ -260,6 +271,7 @@ class Config:
     evaluate: Evaluate
     tracking: Tracking
     synthesize: Synthesize
+    launch: Launch
 
 
 # What the code can do; config values outside these sets fail at load time.
@@ -408,16 +420,27 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
         steps = trainer.get("max_steps", -1)
         _check(isinstance(steps, int) and (steps == -1 or steps > 0), source, f"{stage}.trainer.max_steps",
                f"must be a positive step count, or -1 to train num_train_epochs; got {steps!r}")
+    from .launch import validate_launch
+
+    validate_launch(cfg, source)
+    world = cfg.launch.num_processes
+    for stage in ("sft", "grpo"):   # the recipe's global batch, from the launch's world size
+        trainer, target = cfg[stage].trainer, cfg[stage].global_batch
+        per_device, accumulation = (trainer.get("per_device_train_batch_size", 8),
+                                    trainer.get("gradient_accumulation_steps", 1))
+        _check(target is None or per_device * accumulation * world == target, source, f"{stage}.global_batch",
+               f"{stage}.trainer.per_device_train_batch_size ({per_device}) x {stage}.trainer."
+               f"gradient_accumulation_steps ({accumulation}) x launch.num_processes ({world}) = "
+               f"{per_device * accumulation * world}, not the recipe's {stage}.global_batch ({target})")
     g = cfg.grpo.trainer.get("num_generations", 8)
     # TRL's own rule, checked here so a bad value fails before prepare rather than at grpo: completions
     # generated per step (per-device batch x processes x accumulation) must form whole groups.
-    world = int(os.environ.get("WORLD_SIZE", "1"))
     batch = world * cfg.grpo.trainer.get("per_device_train_batch_size", 8) * cfg.grpo.trainer.get(
         "steps_per_generation", cfg.grpo.trainer.get("gradient_accumulation_steps", 1))
     _check(g >= 2, source, "grpo.trainer.num_generations", "GRPO needs at least 2 completions per prompt")
     _check(batch % g == 0, source, "grpo.trainer.per_device_train_batch_size",
-           f"{batch} completions per generation step ({world} process(es)) is not a multiple of "
-           f"num_generations ({g})")
+           f"{batch} completions per generation step (launch.num_processes={world}) is not a multiple of "
+           f"grpo.trainer.num_generations ({g})")
 
     names, weights = list(cfg.reward.names), list(cfg.reward.weights)
     for name in names:

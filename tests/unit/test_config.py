@@ -32,7 +32,7 @@ def test_committed_params_validate(root):
 @pytest.mark.parametrize("model", ["qwen2.5-3b", "qwen2.5-7b", "gemma-2b", "gemma-7b"])
 def test_paper_backbones_compose_and_validate(root, tmp_path, model):
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump(compose(root, [f"model={model}", "sft=paper", "grpo=paper"])))
+    params.write_text(yaml.safe_dump(compose(root, [f"model={model}", "sft=paper", "grpo=paper", "launch=ddp"])))
     cfg = load_config(params)
     assert cfg.model.source == "hub" and cfg.model.lora.enabled
     assert cfg.sft.trainer.learning_rate == 1e-4 and cfg.grpo.trainer.learning_rate == 1e-6

@@ -14,11 +14,15 @@ def path_of(entry) -> str:
     return entry if isinstance(entry, str) else next(iter(entry))
 
 
+# The training stages start through the launcher (conf/launch): in process, or under accelerate.
+LAUNCHED = {"sft", "grpo"}
+
+
 def test_five_stages_in_order_each_run_as_a_module(root):
     stages = load(root)
     assert list(stages) == STAGES
     for name, stage in stages.items():
-        assert stage["cmd"] == f"python -m stages.{name}"
+        assert stage["cmd"] == (f"python -m stages.core.launch {name}" if name in LAUNCHED else f"python -m stages.{name}")
         assert f"stages/{name}.py" in stage["deps"] and "stages/core" in stage["deps"]
         assert (root / "stages" / f"{name}.py").exists()
 
@@ -27,7 +31,13 @@ def test_paths_are_templated_from_conf_paths_only(root):
     for name, stage in load(root).items():
         entries = stage["deps"] + stage["outs"] + stage["metrics"] + stage.get("plots", [])
         for entry in map(path_of, entries):
-            assert entry.startswith(("${paths.", "stages/")), f"{name}: {entry} is not from conf/paths"
+            # code, and the accelerate files a launch reads (git-tracked like code)
+            assert entry.startswith(("${paths.", "stages/", "conf/accelerate")), f"{name}: {entry} is not from conf/paths"
+
+
+def test_launched_stages_rerun_when_the_launch_or_its_files_change(root):
+    for name, stage in load(root).items():
+        assert ("launch" in stage["params"] and "conf/accelerate" in stage["deps"]) == (name in LAUNCHED), name
 
 
 # Inputs kept in git rather than made by a stage.
