@@ -27,6 +27,9 @@ from .errors import KardiaError
 from .io import write_json
 
 PIN_DIR = Path(".dvc") / "tmp" / "params-pins"   # under DVC_ROOT: DVC's own scratch space, git-ignored
+# Set by the launcher (stages/core/launch.py) for the processes it starts: their parent is
+# `accelerate launch`, not the DVC process, so they are told which run they belong to.
+RUN_ENV = "KARDIA_PARAMS_RUN"
 SHELLS = {"sh", "bash", "dash", "zsh", "fish", "ksh"}
 
 
@@ -46,6 +49,8 @@ def _proc(pid: int) -> tuple[str, int, str] | None:
 
 def run_id() -> str:
     """``<pid>-<start time>`` of the DVC process this stage runs under."""
+    if os.environ.get(RUN_ENV):
+        return os.environ[RUN_ENV]
     pid = os.getppid()
     while (info := _proc(pid)) is not None and info[0] in SHELLS and info[1] > 1:
         pid = info[1]

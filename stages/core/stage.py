@@ -23,6 +23,7 @@ from omegaconf import read_write
 
 from .chat import EndpointUnavailable
 from .config import ConfigError, load_config
+from .distributed import barrier, is_main
 from .errors import KardiaError
 from .io import write_json
 from .params_pin import ParamsChanged, pin
@@ -107,7 +108,11 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
         # --no-track also silences the Trainer's MLflow callback, for this run only: a stage called in
         # process (tests, notebooks) must not leave tracking disabled for the next one.
         untracked = mock.patch.dict(os.environ, {"DISABLE_MLFLOW_INTEGRATION": "TRUE"})
-        if args.no_track:
+        # Under a launch (stages/core/launch.py) only the main process tracks and writes; the others
+        # train untracked, as with --no-track, and wait for it at the barrier below.
+        main_process = is_main()
+        track = main_process and not args.no_track
+        if not track:
             without_mlflow_reports(cfg)
         start = time.perf_counter()
         # SIGTERM (a scheduler, `kill`) unwinds like Ctrl-C: atomic writes drop their temp files and
@@ -115,14 +120,16 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
         in_main_thread = threading.current_thread() is threading.main_thread()  # signals need it
         previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
         try:
-            with redacted_logs(redact), untracked if args.no_track else stage_run(name, cfg, args.params, redact):
+            with redacted_logs(redact), stage_run(name, cfg, args.params, redact) if track else untracked:
                 metrics = run(cfg)
                 check_metrics(name, metrics)
                 if pinned:  # the same bytes still: DVC records params.yaml once the stage exits
                     pinned.check("while this stage ran")
-                write_json(metrics_path(cfg, name), metrics)
-                if not args.no_track:
+                if main_process:
+                    write_json(metrics_path(cfg, name), metrics)
+                if track:
                     log_metrics(metrics)
+            barrier()   # no process exits (and ends the launch) before the main one has written
         except EndpointUnavailable as e:  # an operator's problem, not a bug: no traceback
             return fail(name, e, 3, redact)
         except StageFailed as e:

@@ -14,6 +14,7 @@ import torch
 from datasets import Dataset
 
 from . import checkpoints
+from .distributed import is_main, trained_model
 from .io import atomic_path, read_jsonl
 from .modeling import (
     apply_lora,
@@ -45,9 +46,10 @@ def fit(cfg, stage: str, init_path: str, data_path: str | Path, out_path: str,
     resumes from it. Returns the trainer's log history and weight-change metrics."""
     set_threads()
     model, tokenizer = load_checkpoint(init_path, cfg.model.dtype)
-    before = parameter_fingerprint(model)
+    # the main process alone saves and reports the weight change: one CPU copy of the weights, not one per rank
+    before = parameter_fingerprint(model) if is_main() else None
     model = apply_lora(model, cfg.model.lora)
-    output_dir = checkpoints.run_dir(cfg, stage, init_path, data_path)
+    output_dir = checkpoints.run_dir(cfg, stage, init_path, data_path)  # the same directory on every rank
     trainer = make_trainer(model, tokenizer, str(output_dir))
     resume = checkpoints.resume_point(stage, output_dir)
     if resume:
@@ -55,16 +57,16 @@ def fit(cfg, stage: str, init_path: str, data_path: str | Path, out_path: str,
     trainer.train(resume_from_checkpoint=resume)
     # TRL writes completion tables only for wandb/trackio and to disk: hand them to MLflow.
     log_artifact(output_dir / "completions", "completions")
-    model = merge_lora(trainer.model)
-    after = parameter_fingerprint(model)
-    save_checkpoint(model, tokenizer, out_path)
-    checkpoints.finish(output_dir)
-    delta = torch.linalg.vector_norm(after - before).item()
-    return trainer.state.log_history, {
-        "train/enabled": 1.0,
-        "train/weight_change": delta / max(torch.linalg.vector_norm(before).item(), 1e-12),
-        "train/steps": trainer.state.global_step,
-    }
+    metrics = {"train/enabled": 1.0, "train/steps": trainer.state.global_step}
+    model = trained_model(trainer, lambda: apply_lora(load_checkpoint(init_path, cfg.model.dtype)[0], cfg.model.lora),
+                          merge_lora)   # every rank: gathers shards under ZeRO-3 / FSDP
+    if model is not None:
+        after = parameter_fingerprint(model)
+        save_checkpoint(model, tokenizer, out_path)
+        checkpoints.finish(output_dir)
+        delta = torch.linalg.vector_norm(after - before).item()
+        metrics["train/weight_change"] = delta / max(torch.linalg.vector_norm(before).item(), 1e-12)
+    return trainer.state.log_history, metrics
 
 
 def skip(stage: str, init_path: str, out_path: str, series_path: str | Path, columns: list[str]) -> dict[str, float]:
@@ -72,8 +74,9 @@ def skip(stage: str, init_path: str, out_path: str, series_path: str | Path, col
     checkpoint becomes its output unchanged, so the DVC graph stays fixed and evaluate still compares
     base / sft / grpo; the empty loss/reward series keeps the declared plot output in place."""
     log.warning("stage %s is disabled (%s.enabled=false): copying %s to %s unchanged", stage, stage, init_path, out_path)
-    with atomic_path(out_path, is_dir=True) as tmp:
-        shutil.copytree(init_path, tmp, dirs_exist_ok=True)
+    if is_main():
+        with atomic_path(out_path, is_dir=True) as tmp:
+            shutil.copytree(init_path, tmp, dirs_exist_ok=True)
     write_series(series_path, [], dict.fromkeys(columns, ""))
     set_tags({"skipped": "true", "skipped_reason": f"{stage}.enabled=false: {out_path} is a copy of {init_path}"})
     return {"train/enabled": 0.0, "train/steps": 0, "train/weight_change": 0.0}
@@ -89,6 +92,8 @@ def write_series(path: str | Path, history: list[dict], columns: dict[str, str])
         if not any(key in entry for key in columns.values()):
             continue
         rows.append({"step": entry["step"], **{name: entry.get(key, "") for name, key in columns.items()}})
+    if not is_main():   # every rank holds the same gathered history; one writes it
+        return rows
     with atomic_path(path) as tmp, tmp.open("w", newline="") as f:
         writer = csv.DictWriter(f, fieldnames=["step", *columns])
         writer.writeheader()
