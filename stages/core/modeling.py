@@ -148,5 +148,7 @@ def parameter_fingerprint(model) -> torch.Tensor:
 
 
 def set_threads() -> None:
-    """Use every core for intra-op work; torch's default can leave one idle in containers."""
-    torch.set_num_threads(max(1, len(os.sched_getaffinity(0))))
+    """Use every core for intra-op work; torch's default can leave one idle in containers. Processes
+    launched together on one machine (``launch`` group) share the cores instead of each taking all."""
+    per_process = len(os.sched_getaffinity(0)) // int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    torch.set_num_threads(max(1, per_process))
