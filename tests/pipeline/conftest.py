@@ -1,4 +1,6 @@
+import os
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -40,3 +42,31 @@ def tiny_overrides():
 
 def load_yaml(path: Path):
     return yaml.safe_load(path.read_text())
+
+
+# --- the real tools in a temp repository (experiment drivers, sweep resume) ---------------------
+
+def env_for(repo: Path) -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "PYTHONPATH")}
+    return {**env, "PATH": f"{Path(sys.executable).parent}:{env['PATH']}", "PYTHONPATH": str(repo)}
+
+
+def run(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
+    proc = subprocess.run(args, cwd=repo, env=env_for(repo), capture_output=True, text=True, check=False)
+    assert not check or proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
+    return proc
+
+
+def mlflow_runs(db: Path) -> list[dict]:
+    """Every run in the store with its tags (plain sqlite: no MLflow import in the test process)."""
+    con = sqlite3.connect(db)
+    runs = {rid: {"run_id": rid, "name": name, "status": status}
+            for rid, name, status in con.execute("select run_uuid, name, status from runs")}
+    for key, value, rid in con.execute("select key, value, run_uuid from tags"):
+        runs[rid][key] = value
+    return list(runs.values())
+
+
+def trial_states(db: Path) -> list[tuple[int, str]]:
+    con = sqlite3.connect(db)
+    return list(con.execute("select number, state from trials order by number"))

@@ -6,29 +6,16 @@ import json
 import os
 import shutil
 import signal
-import sqlite3
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import pytest
 import yaml
 
-from tests.pipeline.conftest import PROJECT_FILES, TINY, copy_project
+from tests.pipeline.conftest import PROJECT_FILES, TINY, copy_project, env_for, mlflow_runs, run, trial_states
 
 pytestmark = pytest.mark.slow
-
-
-def env_for(repo: Path) -> dict:
-    env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "PYTHONPATH")}
-    return {**env, "PATH": f"{Path(sys.executable).parent}:{env['PATH']}", "PYTHONPATH": str(repo)}
-
-
-def run(repo: Path, *args: str, check: bool = True) -> subprocess.CompletedProcess:
-    proc = subprocess.run(args, cwd=repo, env=env_for(repo), capture_output=True, text=True, check=False)
-    assert not check or proc.returncode == 0, f"{' '.join(args)} failed:\n{proc.stdout[-3000:]}\n{proc.stderr[-3000:]}"
-    return proc
 
 
 @pytest.fixture
@@ -43,21 +30,6 @@ def repo(tmp_path, root):
     run(work, "git", "add", "-A")
     run(work, "git", "commit", "-qm", "tiny pipeline")
     return work
-
-
-def mlflow_runs(db: Path) -> list[dict]:
-    """Every run in the store with its tags (plain sqlite: no MLflow import in the test process)."""
-    con = sqlite3.connect(db)
-    runs = {rid: {"run_id": rid, "name": name, "status": status}
-            for rid, name, status in con.execute("select run_uuid, name, status from runs")}
-    for key, value, rid in con.execute("select key, value, run_uuid from tags"):
-        runs[rid][key] = value
-    return list(runs.values())
-
-
-def trial_states(db: Path) -> list[tuple[int, str]]:
-    con = sqlite3.connect(db)
-    return list(con.execute("select number, state from trials order by number"))
 
 
 def test_sweep_trials_are_named_dvc_experiments_and_a_killed_sweep_resumes(repo):
