@@ -51,6 +51,8 @@ def repo(tmp_path, root):
     return work
 
 
+@pytest.mark.reliability(probe="two dvc exp run at once in one workspace", kind="fault", outcome="survived",
+                         lost="a run that cannot record its own parameters fails, saying why")
 def test_a_second_exp_run_cannot_change_the_parameters_of_a_running_one(repo, tmp_path):
     signals = tmp_path / "signals"
     signals.mkdir()

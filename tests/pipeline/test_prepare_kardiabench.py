@@ -3,6 +3,8 @@ reason in the rejects file, metrics and stats; every valid record kept; a too-hi
 
 import json
 
+import pytest
+
 from tests.pipeline.conftest import compose_params
 from tests.unit.test_kardiabench import EXPECTED, VALID_KEEP
 
@@ -38,6 +40,8 @@ def test_prepare_on_fixture(root, tmp_path, monkeypatch):
     assert stats["validation"]["near_duplicate_pairs"] == 1
 
 
+@pytest.mark.reliability(probe="rejects above data.max_reject_rate (DataQualityError)", kind="bad input",
+                         outcome="clear error", lost="nothing: rejects.jsonl is kept for the user")
 def test_reject_rate_above_limit_stops_prepare(root, tmp_path, monkeypatch, capsys):
     """A user's data problem is one clear line and exit 2, not a traceback; the rejects stay."""
     assert run_prepare(root, tmp_path, monkeypatch) == 2
@@ -48,6 +52,7 @@ def test_reject_rate_above_limit_stops_prepare(root, tmp_path, monkeypatch, caps
     assert not (tmp_path / "data/prepared").exists()
 
 
+@pytest.mark.reliability(probe="a missing data.path", kind="bad input", outcome="clear error")
 def test_missing_data_path_is_one_line_and_exit_2(root, tmp_path, monkeypatch, capsys):
     assert run_prepare(root, tmp_path, monkeypatch, f"data.path={tmp_path / 'nope'}") == 2
     err = capsys.readouterr().err
@@ -55,3 +60,14 @@ def test_missing_data_path_is_one_line_and_exit_2(root, tmp_path, monkeypatch, c
     monkeypatch.setenv("KARDIA_DEBUG", "1")
     assert run_prepare(root, tmp_path, monkeypatch, f"data.path={tmp_path / 'nope'}") == 2
     assert "Traceback" in capsys.readouterr().err
+
+
+@pytest.mark.reliability(probe="empty data files", kind="bad input", outcome="clear error")
+def test_empty_data_files_are_one_line_and_exit_2(root, tmp_path, monkeypatch, capsys):
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    for split in ("train", "test"):
+        (empty / f"{split}.jsonl").write_bytes(b"")
+    assert run_prepare(root, tmp_path, monkeypatch, f"data.path={empty}") == 2
+    err = capsys.readouterr().err
+    assert "error: stage prepare: no valid records" in err and "Traceback" not in err

@@ -74,10 +74,14 @@ def test_paper_backbones_compose_and_validate(root, tmp_path, model):
     ("partition.method=shuffle", "partition.method"),
     ("partition.easy_fraction=1.0", "partition.easy_fraction"),
     ("sft.enabled=maybe", "sft.enabled"),
-    ("seed=-1", "seed"),
-    ("sft.trainer.max_steps=-5", "sft.trainer.max_steps"),
-    ("grpo.trainer.max_steps=0", "grpo.trainer.max_steps"),
-    ("evaluate.max_examples=0", "evaluate.max_examples"),
+    pytest.param("seed=-1", "seed", marks=pytest.mark.reliability(probe="seed -1", kind="bad input",
+                                                                  outcome="clear error")),
+    *[pytest.param(o, k, marks=pytest.mark.reliability(probe="negative or zero max_steps", kind="bad input",
+                                                       outcome="clear error"))
+      for o, k in (("sft.trainer.max_steps=-5", "sft.trainer.max_steps"),
+                   ("grpo.trainer.max_steps=0", "grpo.trainer.max_steps"))],
+    pytest.param("evaluate.max_examples=0", "evaluate.max_examples", marks=pytest.mark.reliability(
+        probe="evaluate.max_examples <= 0", kind="bad input", outcome="clear error")),
 ])
 def test_bad_values_fail_naming_the_key(root, override, key):
     with pytest.raises(ConfigError, match=f"key '{key}'"):
@@ -147,16 +151,24 @@ def test_bad_llm_judge_values_fail_naming_the_key(root, tmp_path, override, key)
 SECRET = "sk_live_4f9Qx7TnB2"  # what a user might paste where an environment variable's name belongs
 
 
+PASTED_KEY = pytest.mark.reliability(probe="a key pasted into a *_env setting", kind="bad input",
+                                     outcome="clear error", lost="nothing; the key is not echoed")
+KEY_IN_URL = pytest.mark.reliability(probe="credentials in a base_url", kind="bad input", outcome="clear error",
+                                     lost="nothing; the credentials are not echoed")
+
+
 @pytest.mark.parametrize("override, key", [
-    (f"judge.api_key_env={SECRET}", "judge.api_key_env"),
-    (f"synthesize.openai.api_key_env={SECRET}", "synthesize.openai.api_key_env"),
-    (f"data.token_env={SECRET}", "data.token_env"),
-    (f"evaluate.api_baselines=[{{name: b, base_url: 'http://h/v1', model: m, api_key_env: {SECRET}}}]",
-     "evaluate.api_baselines[0].api_key_env"),
-    (f"judge.base_url=https://user:{SECRET}@host/v1", "judge.base_url"),
-    (f"synthesize.openai.base_url=https://me:{SECRET}@host/v1", "synthesize.openai.base_url"),
-    (f"evaluate.api_baselines=[{{name: b, base_url: 'https://u:{SECRET}@h/v1', model: m}}]",
-     "evaluate.api_baselines[0].base_url"),
+    *[pytest.param(o, k, marks=PASTED_KEY) for o, k in (
+        (f"judge.api_key_env={SECRET}", "judge.api_key_env"),
+        (f"synthesize.openai.api_key_env={SECRET}", "synthesize.openai.api_key_env"),
+        (f"data.token_env={SECRET}", "data.token_env"),
+        (f"evaluate.api_baselines=[{{name: b, base_url: 'http://h/v1', model: m, api_key_env: {SECRET}}}]",
+         "evaluate.api_baselines[0].api_key_env"))],
+    *[pytest.param(o, k, marks=KEY_IN_URL) for o, k in (
+        (f"judge.base_url=https://user:{SECRET}@host/v1", "judge.base_url"),
+        (f"synthesize.openai.base_url=https://me:{SECRET}@host/v1", "synthesize.openai.base_url"),
+        (f"evaluate.api_baselines=[{{name: b, base_url: 'https://u:{SECRET}@h/v1', model: m}}]",
+         "evaluate.api_baselines[0].base_url"))],
 ])
 def test_a_pasted_key_is_refused_and_never_echoed(root, tmp_path, override, key):
     params = _judge_params(root, tmp_path, ["judge=openai"])
@@ -175,6 +187,8 @@ def test_stage_switches_must_fit_the_partition(root, overrides, key):
         load_config(root / "params.yaml", overrides=overrides)
 
 
+@pytest.mark.reliability(probe="a typo inside sft.trainer / grpo.trainer", kind="bad input",
+                         outcome="clear error")
 @pytest.mark.parametrize("override, key, hint", [
     ("+sft.trainer.learning_rat=0.1", "sft.trainer.learning_rat", "did you mean 'learning_rate'"),
     ("+grpo.trainer.num_generation=4", "grpo.trainer.num_generation", "did you mean 'num_generations'"),

@@ -64,6 +64,13 @@ def test_valid_answers_give_scores_reasons_and_usage():
     assert server.requests[0]["temperature"] == 0.0
 
 
+GARBAGE = pytest.mark.reliability(probe="judge answers garbage", kind="fault", outcome="survived",
+                                  lost="that judgement: the rubric reward abstains, counted in metrics")
+TRANSIENT = pytest.mark.reliability(probe="judge HTTP 429 / 5xx / timeout", kind="fault", outcome="survived",
+                                    lost="nothing when a retry succeeds; else that judgement (abstains, counted)")
+
+
+@GARBAGE
 @pytest.mark.parametrize("mode", ["malformed", "missing", "out_of_range"])
 def test_invalid_answers_abstain_and_are_not_retried(mode):
     with FakeOpenAI(with_faults(judge_responder(), [mode])) as server:
@@ -73,6 +80,7 @@ def test_invalid_answers_abstain_and_are_not_retried(mode):
     assert judge.usage.failures["invalid_answer"] == 3
 
 
+@TRANSIENT
 @pytest.mark.parametrize("mode", ["429", "500", "slow"])
 def test_transient_failures_are_retried(mode):
     # Every other request fails; each item's retry succeeds.
@@ -83,6 +91,7 @@ def test_transient_failures_are_retried(mode):
     assert judge.usage.retries == 3 and judge.usage.requests == 6
 
 
+@TRANSIENT
 @pytest.mark.parametrize("mode, kind", [("500", "http_500"), ("429", "http_429"), ("slow", "timeout")])
 def test_persistent_transient_failure_gives_up_after_max_retries(mode, kind):
     with FakeOpenAI(with_faults(judge_responder(), [mode], slow_s=1.0)) as server:
@@ -99,6 +108,7 @@ def test_client_errors_are_not_retried():
     assert server.calls == 2 and judge.usage.failures["http_400"] == 2
 
 
+@GARBAGE
 def test_non_completion_body_is_a_failure():
     with FakeOpenAI(lambda req: Reply(200, body="<html>gateway</html>")) as server:
         judge = judge_for(server.url)
@@ -120,6 +130,8 @@ def test_preflight_passes_on_a_live_server():
         assert server.calls == 1
 
 
+@pytest.mark.reliability(probe="judge cache shared by two endpoints (key includes the endpoint)", kind="fault",
+                         outcome="survived")
 def test_cache_rescoring_makes_no_http_calls(tmp_path):
     with FakeOpenAI(judge_responder()) as server:
         first = judge_for(server.url, tmp_path).score_many(ITEMS + ITEMS[:2])  # duplicates: one call each

@@ -100,6 +100,11 @@ def test_synthetic_corpus_passes_validation_unchanged(root, fmt):
     assert report.records == corpus and not report.rejects
 
 
+@pytest.mark.reliability(probe="a non-UTF-8 line", kind="bad input", outcome="survived",
+                         lost="that line: a reject naming file, line and reason")
+@pytest.mark.reliability(probe="a line nested 100,000 deep", kind="bad input", outcome="survived",
+                         lost="that line: a reject naming file, line and reason")
+@pytest.mark.reliability(probe="a UTF-8 byte-order mark", kind="bad input", outcome="survived")
 def test_a_bad_line_is_a_reject_and_the_rest_of_the_file_is_kept(root, tmp_path, monkeypatch):
     """A byte-order mark is stripped; bytes that are not UTF-8 and nesting too deep to parse reject
     their own line only, with its number and reason."""
@@ -132,6 +137,8 @@ def test_read_jsonl_names_file_and_line(tmp_path):
     assert read_jsonl(path) == [{"a": 1}]
 
 
+@pytest.mark.reliability(probe="duplicated dialogue ids", kind="bad input", outcome="survived",
+                         lost="nothing: each id made unique, counted in metrics")
 def test_duplicated_ids_are_counted_and_made_unique(root, tmp_path, monkeypatch):
     monkeypatch.chdir(root)
     valid = [line for line in (root / FIXTURE / "test.jsonl").read_text().splitlines() if "fx_test_valid_" in line]
@@ -143,6 +150,7 @@ def test_duplicated_ids_are_counted_and_made_unique(root, tmp_path, monkeypatch)
     assert sorted(r["dialogue_id"] for r in report.records) == ["same@test-000001", "same@test-000002"]
 
 
+@pytest.mark.reliability(probe="all records from one persona", kind="bad input", outcome="clear error")
 def test_a_split_that_leaves_train_or_test_empty_is_refused(root):
     from stages.core.data.corpus import DataQualityError, split_records
     from stages.core.data.validation import Report

@@ -80,6 +80,8 @@ def test_failed_judgements_abstain_instead_of_scoring_zero(fmt):
     assert fn(completions=["fine", "timeout"], persona=["p"] * 2, context=["c"] * 2) == [1.0, None]
 
 
+@pytest.mark.reliability(probe="judge failures above reward.max_judge_failure_rate in GRPO", kind="bad input",
+                         outcome="clear error")
 def test_failure_rate_above_limit_stops_training(fmt):
     fn = make_rubric_reward(fmt, FlakyJudge(), max_failure_rate=0.25)
     with pytest.raises(JudgeFailureRateExceeded, match="max_judge_failure_rate"):

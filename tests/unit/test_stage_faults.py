@@ -1,6 +1,6 @@
 """A killed stage leaves no RUNNING MLflow run behind: SIGTERM unwinds like Ctrl-C and the run ends
 KILLED (exit 130); a run whose process died without unwinding (SIGKILL) is marked KILLED by the next
-stage that starts on the same machine."""
+stage that starts on the same machine. A stage whose input file is missing says which, in one line."""
 
 import os
 import signal
@@ -35,6 +35,8 @@ def stage_runs(db):
     return client.search_runs([client.get_experiment_by_name("kardia").experiment_id])
 
 
+@pytest.mark.reliability(probe="SIGTERM of a stage", kind="fault", outcome="survived",
+                         lost="the stage's work; its MLflow run ends KILLED, DVC records nothing")
 def test_sigterm_ends_the_stage_run_killed(root, tmp_path):
     env = {k: v for k, v in os.environ.items() if k not in ("MLFLOW_TRACKING_URI", "DVC_ROOT")}
     env["PYTHONPATH"] = str(root)
@@ -53,6 +55,8 @@ def test_sigterm_ends_the_stage_run_killed(root, tmp_path):
     assert [(r.data.tags["stage"], r.info.status) for r in found] == [("probe", "KILLED")]
 
 
+@pytest.mark.reliability(probe="stale RUNNING MLflow runs of a dead process", kind="fault", outcome="survived",
+                         lost="nothing: marked KILLED by the next stage on the machine")
 def test_a_dead_processs_running_run_is_marked_killed(tmp_path):
     import mlflow
     from mlflow.tracking import MlflowClient
@@ -72,6 +76,16 @@ def test_a_dead_processs_running_run_is_marked_killed(tmp_path):
     assert close_stale_runs(exp_id, host) == [gone.info.run_id]
     status = {r.info.run_id: r.info.status for r in client.search_runs([exp_id])}
     assert status == {gone.info.run_id: "KILLED", alive.info.run_id: "RUNNING", elsewhere.info.run_id: "RUNNING"}
+
+
+@pytest.mark.reliability(probe="a missing input file", kind="bad input", outcome="clear error")
+def test_a_missing_input_file_is_one_line_naming_it_and_exit_2(root, tmp_path, monkeypatch, capsys):
+    from stages import partition
+
+    monkeypatch.chdir(tmp_path)  # no data/prepared here: prepare never ran
+    assert partition.main(["--params", str(root / "params.yaml"), "--no-track"]) == 2
+    err = capsys.readouterr().err
+    assert "error: stage partition:" in err and "data/prepared/train.jsonl" in err and "Traceback" not in err
 
 
 @pytest.fixture(autouse=True)
