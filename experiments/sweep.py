@@ -7,7 +7,8 @@ Ask/tell: the sampler proposes λ on the simplex, thresholds and learning rates 
 metrics/evaluate.json gives the objective(s) and the constraint values (format compliance, judge
 coverage). Storage is sqlite (optuna.db at the repository root) or an RDB URL; a study is resumed
 by running the same command again: completed trials are kept, a trial whose process died (killed
-mid-run) is marked FAIL and queued again with the same parameters. MLflow: one parent run per
+mid-run) is marked FAIL and queued again with the same parameters, and its half-run DVC experiment
+is discarded (experiments/sweep_resume.py). MLflow: one parent run per
 study, one child run per trial (tagged with its DVC experiment), the stages' runs nested under it.
 Outputs in sweeps/<study>/: best.json (the best trial, or the Pareto front of a multi-objective
 study), trials.csv, importance.png, and pareto.png for a multi-objective study.
@@ -38,7 +39,7 @@ from experiments.dvcexp import (
     shared_mlflow_store,
     tool_env,
 )
-from stages.core.tracking import pid_alive
+from experiments.sweep_resume import discard_partial, finished, recover_interrupted
 
 SPACE_TYPES = ("simplex", "float", "categorical")
 DIRECTIONS = ("maximize", "minimize")
@@ -165,34 +166,6 @@ def constraint_values(metrics: dict[str, float], constraints: list[Constraint]) 
 
 def feasible(trial) -> bool:
     return all(v <= 0 for v in trial.constraints.values())
-
-
-# --- resume bookkeeping -------------------------------------------------------------------------
-
-def recover_interrupted(study, host: str, all_hosts: bool = False) -> list[int]:
-    """Trials left RUNNING by a dead sweep process (killed mid-trial) become FAIL, marked
-    ``interrupted``, and are queued again with the same parameters. A RUNNING trial whose process is
-    alive, or that belongs to another machine sharing the RDB, is left alone (``all_hosts`` claims
-    those too, for when a machine died)."""
-    from optuna.trial import TrialState
-
-    recovered = []
-    for t in study.get_trials(deepcopy=False, states=(TrialState.RUNNING,)):
-        mine = t.user_attrs.get("host") == host
-        if (mine and not pid_alive(t.user_attrs.get("pid"))) or (all_hosts and not mine):
-            study._storage.set_trial_user_attr(t._trial_id, "interrupted", True)
-            study._storage.set_trial_state_values(t._trial_id, TrialState.FAIL)
-            study.enqueue_trial(t.params, user_attrs={"requeued_from": t.number})
-            recovered.append(t.number)
-    return recovered
-
-
-def finished(study) -> list:
-    """Trials that count toward n_trials: completed ones and genuine failures, not interrupted ones."""
-    from optuna.trial import TrialState
-
-    return [t for t in study.get_trials(deepcopy=False)
-            if t.state == TrialState.COMPLETE or (t.state == TrialState.FAIL and not t.user_attrs.get("interrupted"))]
 
 
 def storage_url(cfg: SweepConfig, override: str | None, root: Path) -> str:
@@ -514,12 +487,17 @@ def main(argv: list[str] | None = None) -> int:
     out = root / OUT_DIR / cfg.study
     out.mkdir(parents=True, exist_ok=True)
     tracker = Tracker(root, study, cfg)
-    recovered = recover_interrupted(study, socket.gethostname(), args.recover_all_hosts)
+    host = socket.gethostname()
+    recovered = recover_interrupted(study, host, args.recover_all_hosts)
+    for t in recovered:
+        if t.user_attrs.get("mlflow_run_id"):
+            tracker.kill_trial(t.user_attrs["mlflow_run_id"])
+        if t.user_attrs.get("host") == host:  # another machine's half-run is in that machine's clone
+            for line in discard_partial(study, t, root):
+                print(f"resumed: trial {t.number}: {line}")
     if recovered:
-        for t in study.get_trials(deepcopy=False):
-            if t.number in recovered and t.user_attrs.get("mlflow_run_id"):
-                tracker.kill_trial(t.user_attrs["mlflow_run_id"])
-        print(f"resumed: trial(s) {recovered} were interrupted; queued again with the same parameters")
+        print(f"resumed: trial(s) {[t.number for t in recovered]} were interrupted; "
+              "queued again with the same parameters")
     print(f"study {cfg.study} in {storage}: {len(finished(study))}/{cfg.n_trials} finished; "
           f"MLflow parent run {tracker.parent_id} in {tracker.uri}")
 

@@ -14,13 +14,12 @@ from experiments.sweep import (
     Constraint,
     Objective,
     constraint_values,
-    finished,
     load_sweep,
     pareto_front,
-    recover_interrupted,
     sample,
     simplex,
 )
+from experiments.sweep_resume import finished, recover_interrupted
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
 NAMES = ["format", "emotion", "rubric"]
@@ -120,7 +119,7 @@ def test_resume_requeues_a_killed_trial_and_keeps_completed_ones(tmp_path):
     elsewhere.set_user_attr("pid", 1)
 
     study = optuna.load_study(study_name="s", storage=storage)  # the restarted sweep
-    assert recover_interrupted(study, host) == [killed.number]
+    assert [t.number for t in recover_interrupted(study, host)] == [killed.number]
     states = {t.number: t.state for t in study.trials}
     assert states[done.number] == optuna.trial.TrialState.COMPLETE
     assert states[killed.number] == optuna.trial.TrialState.FAIL
@@ -131,7 +130,7 @@ def test_resume_requeues_a_killed_trial_and_keeps_completed_ones(tmp_path):
     assert sample(requeued, SPACE, NAMES)[0] == overrides, "re-run with the same parameters"
     study.tell(requeued, 0.5)
 
-    assert recover_interrupted(study, host, all_hosts=True) == [elsewhere.number]
+    assert [t.number for t in recover_interrupted(study, host, all_hosts=True)] == [elsewhere.number]
 
 
 def test_a_resumed_study_does_not_replay_the_samplers_first_proposals(tmp_path):
