@@ -110,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     args = ["-m", "reliability", "-p", "no:cacheprovider", "-q", *extra]
     collector = Collector()
     start = time.monotonic()
-    exit_code = pytest.main(args, plugins=[collector])
+    exit_code = pytest.main(list(args), plugins=[collector])  # a copy: pytest adds addopts to the list it gets
     if not collector.probes:
         print("error: no reliability test ran; nothing written", file=sys.stderr)
         return 1
