@@ -74,9 +74,15 @@ def test_a_sweep_killed_mid_trial_discards_the_partial_experiment_and_resumes(re
     half_run = run(repo, "git", "status", "--porcelain").stdout
     assert "params.yaml" in half_run and "dvc.lock" in half_run, "the kill left trial 0 half-way in the workspace"
 
-    # Reclaim without running a trial: the workspace is the committed one again, trial 0 queued again.
+    # A kill a moment later, after DVC recorded the experiment but before Optuna was told, would
+    # also leave an experiment no trial accounts for: make it so.
+    run(repo, "dvc", "exp", "run", "-n", "probe-0")
+
+    # Reclaim without running a trial: the experiment is gone, the workspace is the committed one
+    # again, trial 0 is queued again.
     reclaimed = run(repo, *cmd, "--report-only", check=False).stdout  # exit 1: no trial finished yet
-    assert "trial 0: workspace restored to HEAD" in reclaimed and "trial(s) [0] were interrupted" in reclaimed
+    assert "trial 0: removed DVC experiment probe-0" in reclaimed and "trial 0: workspace restored to HEAD" in reclaimed
+    assert "trial(s) [0] were interrupted" in reclaimed
     assert run(repo, "git", "status", "--porcelain").stdout == ""
     assert "up to date" in run(repo, "dvc", "status").stdout
     assert trial_states(repo / "optuna.db") == [(0, "FAIL"), (1, "WAITING")]
