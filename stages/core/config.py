@@ -153,8 +153,28 @@ class Sft(Training):
 
 
 @dataclass
+class ServerLifecycle:
+    """A vLLM server the project starts and stops itself (stages/core/serving.py)."""
+
+    startup_timeout_s: float = 900.0   # until its /health answers; loading a 7-8B model takes minutes
+    stop_grace_s: float = 30.0         # SIGTERM, then SIGKILL after this long
+
+
+@dataclass
 class Grpo(Training):
     logprobs: str = "fused"  # fused: TRL's chunked LM head | plain: the model's own logits (grpo_logprobs.py)
+    # trainer.vllm_mode=server: the launcher's `trl vllm-serve` (where it listens, its GPUs and memory
+    # are the trainer's own vllm_server_* / vllm_* fields)
+    vllm_server: Optional[ServerLifecycle] = None
+
+
+@dataclass
+class JudgeServe(ServerLifecycle):
+    """`python -m stages.serve_judge`: `vllm serve <model>` at the judge's base_url."""
+
+    tensor_parallel_size: int = 1      # GPUs it takes, after the training (and policy server) ones
+    max_model_len: Optional[int] = None
+    gpu_memory_utilization: float = 0.9
 
 
 @dataclass
@@ -183,6 +203,8 @@ class Judge:
     preflight: bool = True
     batch_size: int = 8                      # hf
     dtype: str = "float32"                   # hf
+    chat_template_kwargs: Optional[dict[str, Any]] = None   # openai: sent in each request (vLLM: Qwen3 thinking off)
+    serve: Optional[JudgeServe] = None       # openai: how stages.serve_judge starts its server
 
 
 @dataclass
@@ -198,6 +220,15 @@ class ApiBaseline:
 
 
 @dataclass
+class VllmGeneration:
+    """evaluate.backend=vllm: one offline engine per model, torn down before the next."""
+
+    tensor_parallel_size: int = 1
+    max_model_len: Optional[int] = None
+    gpu_memory_utilization: float = 0.9
+
+
+@dataclass
 class Evaluate:
     models: list[str]
     max_examples: Optional[int]
@@ -207,6 +238,7 @@ class Evaluate:
     backend: str = "hf"
     min_judge_coverage: float = 0.95
     api_baselines: list[ApiBaseline] = field(default_factory=list)
+    vllm: VllmGeneration = field(default_factory=VllmGeneration)
 
 
 @dataclass
@@ -287,6 +319,7 @@ EVAL_MODELS = ("base", "sft", "grpo")
 SFT_LOSSES = ("fused", "completion")
 GRPO_LOGPROBS = ("fused", "plain")
 GENERATION_BACKENDS = ("hf", "vllm")
+VLLM_MODES = ("server", "colocate")   # TRL's GRPOConfig.vllm_mode
 DTYPES = ("float32", "bfloat16", "float16")
 
 
@@ -432,6 +465,11 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
                f"{stage}.trainer.per_device_train_batch_size ({per_device}) x {stage}.trainer."
                f"gradient_accumulation_steps ({accumulation}) x launch.num_processes ({world}) = "
                f"{per_device * accumulation * world}, not the recipe's {stage}.global_batch ({target})")
+    if cfg.grpo.trainer.get("use_vllm", False):
+        mode = cfg.grpo.trainer.get("vllm_mode", "colocate")
+        _check(mode in VLLM_MODES, source, "grpo.trainer.vllm_mode", f"{mode!r} is not one of {list(VLLM_MODES)}")
+        _check(mode != "server" or cfg.grpo.vllm_server is not None, source, "grpo.vllm_server",
+               "vllm_mode=server needs the server's lifecycle settings (conf/grpo/vllm_server.yaml has them)")
     g = cfg.grpo.trainer.get("num_generations", 8)
     # TRL's own rule, checked here so a bad value fails before prepare rather than at grpo: completions
     # generated per step (per-device batch x processes x accumulation) must form whole groups.
@@ -464,6 +502,7 @@ def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
            "must be positive or null (all test examples)")
     _check(cfg.evaluate.max_new_tokens > 0, source, "evaluate.max_new_tokens", "must be positive")
     _one_of(cfg, "evaluate.backend", GENERATION_BACKENDS, source)
+    _check_vllm_sizes(cfg.evaluate.vllm, "evaluate.vllm", source)
     _check(0 <= cfg.evaluate.min_judge_coverage <= 1, source, "evaluate.min_judge_coverage", "must be in [0, 1]")
     seen = set(cfg.evaluate.models)
     for i, b in enumerate(cfg.evaluate.api_baselines):
@@ -539,9 +578,19 @@ def validate_judge(judge: DictConfig, key: str, source: str) -> None:
         _check(judge.max_retries >= 0, source, f"{key}.max_retries", "must be >= 0")
         _check(judge.backoff_s >= 0, source, f"{key}.backoff_s", "must be >= 0")
         _env_name(judge.api_key_env, source, f"{key}.api_key_env")
+        if judge.serve is not None:
+            _check_vllm_sizes(judge.serve, f"{key}.serve", source)
+            _check(judge.serve.startup_timeout_s > 0, source, f"{key}.serve.startup_timeout_s", "must be positive")
     if judge.backend == "hf":
         _check(judge.batch_size > 0, source, f"{key}.batch_size", "must be positive")
         _check(judge.dtype in DTYPES, source, f"{key}.dtype", f"{judge.dtype!r} is not one of {list(DTYPES)}")
+
+
+def _check_vllm_sizes(node, key: str, source: str) -> None:
+    _check(node.tensor_parallel_size >= 1, source, f"{key}.tensor_parallel_size", "must be >= 1")
+    _check(node.max_model_len is None or node.max_model_len > 0, source, f"{key}.max_model_len",
+           "must be positive or null (the model's own)")
+    _check(0 < node.gpu_memory_utilization <= 1, source, f"{key}.gpu_memory_utilization", "must be in (0, 1]")
 
 
 def params_hash(cfg: DictConfig) -> str:

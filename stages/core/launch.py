@@ -3,7 +3,8 @@
 It reads the ``launch`` group of params.yaml. ``single`` runs the stage in this very process (no
 extra process, no start-up cost: what the default pipeline has always done). The others replace
 this process with ``accelerate launch --config_file conf/accelerate/<name>.yaml --num_processes N
--m stages.<stage>``; without a GPU the processes run on the CPU over gloo. ``validate_launch`` checks
+-m stages.<stage>``; without a GPU the processes run on the CPU over gloo. grpo with
+``trainer.vllm_mode: server`` runs its vLLM server around training instead (``with_server``). ``validate_launch`` checks
 the accelerate file against the launch at config time, so a wrong file fails before prepare runs.
 """
 
@@ -12,7 +13,9 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
+import signal
 import socket
+import subprocess
 import sys
 from pathlib import Path
 
@@ -20,6 +23,7 @@ import yaml
 
 from .config import ConfigError, _check, load_config
 from .params_pin import RUN_ENV, run_id
+from .serving import ServerSpec, ServerUnavailable, gpu_plan, policy_server, visible_gpus
 
 ROOT = Path(__file__).resolve().parents[2]   # launch.config_file is relative to the repository
 STAGES = ("sft", "grpo")
@@ -115,10 +119,42 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     cmd = command(cfg, args.stage, stage_args)
+    server = policy_server(cfg) if args.stage == "grpo" else None
+    if server is not None:
+        return with_server(cfg, server, cmd or [sys.executable, "-m", f"stages.{args.stage}", *stage_args])
     if cmd is None:
         return importlib.import_module(f"stages.{args.stage}").main(stage_args)
     print(f"launch={cfg.launch.name}: {' '.join(cmd)}", file=sys.stderr)
     os.execve(cmd[0], cmd, environment())
+
+
+def with_server(cfg, server: ServerSpec, cmd: list[str]) -> int:
+    """grpo with ``vllm_mode: server``: the policy server is started here, once for every rank and before
+    any of them loads a model, on the GPUs after the training ones; training runs as a child (even for
+    launch=single) so its CUDA_VISIBLE_DEVICES can be set before CUDA starts; the server is stopped when
+    training ends, whatever its status. Not exec: this process must outlive training to stop the server."""
+    from .stage import fail
+
+    def terminated(signum, frame):
+        raise KeyboardInterrupt(signal.Signals(signum).name)
+
+    previous = signal.signal(signal.SIGTERM, terminated)   # `kill` unwinds too: the server is stopped
+    proc = None
+    try:
+        plan = gpu_plan(visible_gpus(), cfg.launch.num_processes, {server.name: server.gpus})
+        with server.run(plan[server.name]):
+            print(f"launch={cfg.launch.name}: {' '.join(cmd)}", file=sys.stderr)
+            proc = subprocess.Popen(cmd, env={**environment(), "CUDA_VISIBLE_DEVICES": ",".join(plan["training"])})
+            return proc.wait()
+    except ServerUnavailable as e:
+        return fail("grpo", e, 3)
+    except KeyboardInterrupt as e:
+        if proc is not None and proc.poll() is None:
+            proc.terminate()   # the stage ends its MLflow run and drops temp files on SIGTERM
+            proc.wait()
+        return fail("grpo", f"interrupted ({e or 'SIGINT'}); the vllm server was stopped", 130)
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

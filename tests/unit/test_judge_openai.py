@@ -193,3 +193,19 @@ def test_reasoning_blocks_and_code_fences_are_accepted():
     answer = rubric_answer(dict.fromkeys(DIMENSIONS, 4))
     with FakeOpenAI(lambda req: Reply(content=f"<think>hmm</think>\n```json\n{answer}\n```")) as server:
         assert judge_for(server.url).score_many(ITEMS[:1])[0].scores == dict.fromkeys(DIMENSIONS, 4)
+
+
+def test_chat_template_kwargs_reach_the_server_in_every_request(root, tmp_path):
+    """judge=openai switches Qwen3's thinking off in the request body (vLLM hands it to the chat template);
+    unset, the field is not sent (an API such as OpenAI's rejects unknown fields)."""
+    import yaml
+
+    from stages.core.config import load_config
+    from tests.unit.test_config import compose
+
+    with FakeOpenAI(judge_responder()) as server:
+        params = tmp_path / "params.yaml"
+        params.write_text(yaml.safe_dump(compose(root, ["judge=openai", f"judge.base_url={server.url}"])))
+        build_judge(load_config(params).judge).score_many(ITEMS[:2])
+        judge_for(server.url).score_many(ITEMS[:1])
+    assert [r.get("chat_template_kwargs") for r in server.requests] == [{"enable_thinking": False}] * 2 + [None]

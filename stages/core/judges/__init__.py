@@ -29,6 +29,13 @@ def judge_settings(judge_cfg) -> str:
     return f"{judge_cfg.backend}:{judge_cfg.model} ({judge_cfg.rubric})"
 
 
+def _plain(node) -> dict:
+    """A DictConfig as a plain dict (JSON for the request body and the cache key)."""
+    from omegaconf import DictConfig, OmegaConf
+
+    return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
+
+
 def build_judge(judge_cfg, cache_path: str | None = None):
     """The judge a `judge` / `eval_judge` config describes. ``cache_path`` (paths.judge_cache) turns
     on the on-disk answer cache of the LLM backends when ``judge_cfg.cache`` is true."""
@@ -47,11 +54,15 @@ def build_judge(judge_cfg, cache_path: str | None = None):
     if backend == "openai":
         from .llm import OpenAIJudge
 
+        # chat_template_kwargs rides in `sampling`: sent with every request and part of the cache key
+        # (thinking on or off changes the answers); absent when unset, so older keys stay valid.
+        template = get("chat_template_kwargs")
         settings = ClientSettings(
             base_url=get("base_url"), model=get("model"), api_key_env=get("api_key_env"),
             concurrency=get("concurrency", 16), timeout_s=get("timeout_s", 60.0),
             max_retries=get("max_retries", 4), backoff_s=get("backoff_s", 1.0),
-            sampling={"temperature": get("temperature", 0.0), "max_tokens": get("max_tokens", 512)})
+            sampling={"temperature": get("temperature", 0.0), "max_tokens": get("max_tokens", 512),
+                      **({"chat_template_kwargs": _plain(template)} if template else {})})
         return OpenAIJudge(settings, rubric, cache)
     from .llm import HFJudge
 
