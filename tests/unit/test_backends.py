@@ -168,3 +168,50 @@ def test_api_baselines_config_is_validated(root, tmp_path):
     path.write_text(yaml.safe_dump(params))
     with pytest.raises(ConfigError, match=r"key 'evaluate.api_baselines\[0\].max_retries'"):
         load_config(path)
+
+
+def test_vllm_evaluates_one_model_at_a_time_and_frees_it(root, tmp_path, monkeypatch):
+    """evaluate.backend=vllm with vllm mocked: each model's engine is built with evaluate.vllm's sizes, used,
+    shut down, released and the CUDA cache emptied before the next model's engine is built."""
+    import gc
+
+    import torch
+
+    from stages import evaluate
+    from stages.core.config import load_config
+    from tests.unit.test_config import compose
+
+    events, live = [], set()
+
+    class FakeLLM:
+        def __init__(self, model, **kwargs):
+            assert not live, f"{model} built while {live} is still alive"
+            self.model = model
+            live.add(model)
+            events.append(("build", model, kwargs["tensor_parallel_size"], kwargs["max_model_len"]))
+
+        def chat(self, prompts, params, use_tqdm):
+            events.append(("chat", self.model))
+            return [SimpleNamespace(outputs=[SimpleNamespace(text=f"{self.model}:{i}")]) for i in range(len(prompts))]
+
+        def shutdown(self):
+            events.append(("shutdown", self.model))
+
+        def __del__(self):
+            live.discard(self.model)
+
+    collect = gc.collect
+    monkeypatch.setattr(backends, "_import_vllm", lambda: (FakeLLM, lambda **kw: kw))
+    monkeypatch.setattr(gc, "collect", lambda: (collect(), events.append(("gc", sorted(live))))[0])
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "empty_cache", lambda: events.append(("empty_cache",)))
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(compose(root, ["evaluate.backend=vllm", "evaluate.vllm.tensor_parallel_size=2",
+                                                    "evaluate.vllm.max_model_len=4096"])))
+    cfg = load_config(params)
+    outputs = evaluate.generate_all(cfg, [[{"role": "user", "content": "hi"}]] * 2)
+    assert outputs["sft"] == ["models/sft:0", "models/sft:1"]
+    expected = []
+    for model in ("models/base", "models/sft", "models/grpo"):
+        expected += [("build", model, 2, 4096), ("chat", model), ("shutdown", model), ("gc", []), ("empty_cache",)]
+    assert events == expected   # ("gc", []): no engine left alive when the cache is emptied

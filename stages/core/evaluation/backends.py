@@ -2,7 +2,8 @@
 
 - ``hf``: transformers, batched greedy with left padding (``generation.py``), on the accelerator when
   one is present, else the CPU (``devices.py``).
-- ``vllm``: vLLM offline ``LLM.chat`` on a GPU; imported only when chosen (an optional extra).
+- ``vllm``: vLLM offline ``LLM.chat`` on a GPU; imported only when chosen (an optional extra); one model's
+  engine at a time, shut down and freed before the next (``evaluate.vllm`` sizes it). Never run on a GPU here.
 - OpenAI-compatible endpoints (``evaluate.api_baselines``): the paper's closed-model baselines
   (GPT-4o, DeepSeek-R1, ...) through ``stages/core/chat.py``, sent the very same conversation, system
   prompt included, and the same decoding settings (temperature 0 for greedy, ``max_tokens``, ``seed``).
@@ -47,13 +48,47 @@ def _import_vllm():
 
 
 def generate_vllm(path: str, dtype: str, prompts: list[list[dict]], ev, seed: int, desc: str) -> list[str]:
+    """One engine for this model only (evaluate calls it once per model, in turn), shut down and freed
+    before it returns: two 7B engines at gpu_memory_utilization 0.9 do not fit one GPU."""
     llm_cls, sampling_cls = _import_vllm()
-    llm = llm_cls(model=path, dtype=dtype, seed=seed)
-    params = sampling_cls(max_tokens=ev.max_new_tokens, seed=seed,
-                          **({"temperature": 1.0} if ev.do_sample else {"temperature": 0.0}),
-                          skip_special_tokens=True)  # span tokens are not special: they stay
-    results = llm.chat(prompts, params, use_tqdm=True)
-    return [r.outputs[0].text for r in results]
+    llm = llm_cls(model=path, dtype=dtype, seed=seed, tensor_parallel_size=ev.vllm.tensor_parallel_size,
+                  max_model_len=ev.vllm.max_model_len, gpu_memory_utilization=ev.vllm.gpu_memory_utilization)
+    try:
+        params = sampling_cls(max_tokens=ev.max_new_tokens, seed=seed,
+                              **({"temperature": 1.0} if ev.do_sample else {"temperature": 0.0}),
+                              skip_special_tokens=True)  # span tokens are not special: they stay
+        results = llm.chat(prompts, params, use_tqdm=True)
+        return [r.outputs[0].text for r in results]
+    finally:
+        release_vllm(llm)
+        del llm
+        free_gpu_memory()
+
+
+def release_vllm(llm) -> None:
+    """Stop the engine's worker processes now rather than whenever the garbage collector gets to them
+    (the source of the "second LLM runs out of memory" reports); ``shutdown`` where this vLLM has it."""
+    shutdown = getattr(llm, "shutdown", None) or getattr(getattr(llm.llm_engine, "engine_core", None), "shutdown", None)
+    if shutdown is not None:
+        shutdown()
+
+
+def free_gpu_memory() -> None:
+    """After the last reference to an engine is gone: tear down vLLM's parallel groups, collect, and
+    hand the cached blocks back to the driver, so the next model starts from an empty GPU."""
+    import contextlib
+    import gc
+
+    import torch
+
+    with contextlib.suppress(ImportError, AssertionError, RuntimeError):
+        from vllm.distributed import destroy_distributed_environment, destroy_model_parallel
+
+        destroy_model_parallel()
+        destroy_distributed_environment()
+    gc.collect()
+    if torch.cuda.is_available():
+        torch.cuda.empty_cache()
 
 
 BACKENDS = {"hf": generate_hf, "vllm": generate_vllm}
