@@ -1,15 +1,17 @@
-"""GRPO with judge=openai against a real local server that fails on purpose (429, 500, answers
-slower than the timeout, malformed JSON): training finishes, the per-dimension judge metrics and
-the failure rate are logged, and the usage is recorded. The judge's API key, sent with every
-request, appears in no output of the run: not the MLflow store, its artifacts, the judge cache,
-the checkpoint, metrics, plots or the stage's log."""
+"""The stages that send an API key, against a real local server. GRPO with judge=openai that fails
+on purpose (429, 500, answers slower than the timeout, malformed JSON): training finishes, the
+per-dimension judge metrics and the failure rate are logged, and the usage is recorded. Evaluate
+with an OpenAI-compatible evaluation judge and API baseline. In both, the key sent with every
+request appears in no output of the run: not the MLflow store, its artifacts, the judge cache, the
+checkpoint, metrics, plots, reports, predictions or the stage's log."""
 
 import csv
 import json
 
 import pytest
 
-from stages.core.fake_openai import FakeOpenAI, judge_responder, with_faults
+from stages.core.fake_openai import FakeOpenAI, Reply, judge_responder, with_faults
+from stages.core.format import ResponseFormat
 from tests.pipeline.conftest import compose_params
 from tests.pipeline.test_stages import pipeline  # noqa: F401 - the tiny pipeline's data and SFT checkpoint
 from tests.support.planted_key import PLANTED, files_holding
@@ -63,3 +65,42 @@ def test_grpo_trains_with_a_flaky_openai_judge(root, tmp_path, monkeypatch, capf
     logged = run.data.metrics
     assert {"judge/failure_rate", "judge/empathy", "judge/safety", "judge_usage/latency_p95_s"} <= set(logged)
     assert run.data.params["cfg.judge.backend"] == "openai" and run.data.params["cfg.eval_judge.backend"] == "embedded"
+
+
+def test_evaluate_with_an_openai_judge_and_api_baseline_writes_no_key(root, tmp_path, monkeypatch, capfd, pipeline):  # noqa: F811
+    from stages import evaluate
+
+    work, _ = pipeline
+    judge = judge_responder()
+    reply = ResponseFormat().render({"understanding": "They had a hard day.", "reasoning": "They need support.",
+                                     "emotion": "sad", "response": "That sounds hard; I am here with you."})
+
+    def respond(request):  # one endpoint plays both roles: the judge, and the baseline being judged
+        rubric = any("Reply to evaluate:" in m.get("content", "") for m in request["messages"])
+        return judge(request) if rubric else Reply(content=reply)
+
+    with FakeOpenAI(respond) as server:
+        params = compose_params(root, tmp_path / "params.yaml", [
+            "judge@eval_judge=openai", f"eval_judge.base_url={server.url}", "eval_judge.model=fake-judge",
+            "eval_judge.api_key_env=KARDIA_TEST_JUDGE_KEY", "eval_judge.backoff_s=0.01",
+            "evaluate.models=[sft]", "evaluate.max_examples=6",
+            (f"evaluate.api_baselines=[{{name: api, base_url: '{server.url}', model: fake-chat, "
+             "api_key_env: KARDIA_TEST_JUDGE_KEY, backoff_s: 0.01}]"),
+            f"paths.sft_model={work}/models/sft", f"paths.partitioned={work}/data/partitioned",
+            f"paths.metrics={tmp_path}/metrics", f"paths.reports={tmp_path}/reports",
+            f"paths.eval_plots={tmp_path}/plots/evaluate", f"paths.judge_cache={tmp_path}/judge.sqlite",
+            f"paths.paper_numbers={root}/experiments/paper_numbers.yaml",
+        ])
+        monkeypatch.setenv("MLFLOW_TRACKING_URI", f"sqlite:///{tmp_path / 'mlflow.db'}")
+        monkeypatch.setenv("KARDIA_TEST_JUDGE_KEY", PLANTED)
+        monkeypatch.chdir(tmp_path)
+        assert evaluate.main(["--params", str(params)]) == 0
+        sent = server.request_headers
+
+    assert len(sent) > 6 and all(h.get("Authorization") == f"Bearer {PLANTED}" for h in sent)
+    out, err = capfd.readouterr()
+    assert PLANTED not in out + err
+    assert files_holding(tmp_path, PLANTED) == [] and (tmp_path / "mlartifacts").is_dir()
+    metrics = json.loads((tmp_path / "metrics/evaluate.json").read_text())
+    assert metrics["eval/api/n"] == 6 and metrics["eval/api/format_compliance"] == 1.0
+    assert metrics["eval/api/judge_coverage"] == 1.0 and 1 <= metrics["eval/sft/empathy"] <= 5
