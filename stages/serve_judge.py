@@ -21,11 +21,7 @@ from pathlib import Path
 from stages.core.config import ConfigError, load_config
 from stages.core.params import compose
 from stages.core.serving import ServerUnavailable, gpu_plan, judge_server, policy_server, visible_gpus
-from stages.core.stage import fail
-
-
-def _terminated(signum, frame):
-    raise KeyboardInterrupt(signal.Signals(signum).name)
+from stages.core.stage import fail, sigterm_unwinds
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -45,27 +41,25 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as e:
         print(f"error: {e}", file=sys.stderr)
         return 2
-    previous = signal.signal(signal.SIGTERM, _terminated)
-    try:
-        spec = judge_server(cfg, args.key)
-        policy = policy_server(cfg)   # grpo's own server, started by the launcher, comes first
-        servers = {**({policy.name: policy.gpus} if policy else {}), spec.name: spec.gpus}
-        plan = gpu_plan(visible_gpus(), cfg.launch.num_processes, servers)
-        with spec.run(plan[spec.name]):
+    with sigterm_unwinds():   # `kill` stops the server too
+        try:
+            spec = judge_server(cfg, args.key)
+            policy = policy_server(cfg)   # grpo's own server, started by the launcher, comes first
+            servers = {**({policy.name: policy.gpus} if policy else {}), spec.name: spec.gpus}
+            plan = gpu_plan(visible_gpus(), cfg.launch.num_processes, servers)
+            with spec.run(plan[spec.name]):
+                if rest:
+                    return subprocess.call(rest)
+                print(f"{spec.name}: serving until Ctrl-C", file=sys.stderr)
+                signal.pause()
+                return 0
+        except ServerUnavailable as e:
+            return fail("serve_judge", e, 3)
+        except KeyboardInterrupt as e:
             if rest:
-                return subprocess.call(rest)
-            print(f"{spec.name}: serving until Ctrl-C", file=sys.stderr)
-            signal.pause()
+                return fail("serve_judge", f"interrupted ({e or 'SIGINT'}); the judge server was stopped", 130)
+            print(f"serve_judge: stopped ({e or 'SIGINT'})", file=sys.stderr)   # the normal way to end it
             return 0
-    except ServerUnavailable as e:
-        return fail("serve_judge", e, 3)
-    except KeyboardInterrupt as e:
-        if rest:
-            return fail("serve_judge", f"interrupted ({e or 'SIGINT'}); the judge server was stopped", 130)
-        print(f"serve_judge: stopped ({e or 'SIGINT'})", file=sys.stderr)   # the normal way to end it
-        return 0
-    finally:
-        signal.signal(signal.SIGTERM, previous)
 
 
 if __name__ == "__main__":

@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import importlib
 import os
-import signal
 import socket
 import subprocess
 import sys
@@ -133,28 +132,23 @@ def with_server(cfg, server: ServerSpec, cmd: list[str]) -> int:
     any of them loads a model, on the GPUs after the training ones; training runs as a child (even for
     launch=single) so its CUDA_VISIBLE_DEVICES can be set before CUDA starts; the server is stopped when
     training ends, whatever its status. Not exec: this process must outlive training to stop the server."""
-    from .stage import fail
+    from .stage import fail, sigterm_unwinds
 
-    def terminated(signum, frame):
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    previous = signal.signal(signal.SIGTERM, terminated)   # `kill` unwinds too: the server is stopped
     proc = None
-    try:
-        plan = gpu_plan(visible_gpus(), cfg.launch.num_processes, {server.name: server.gpus})
-        with server.run(plan[server.name]):
-            print(f"launch={cfg.launch.name}: {' '.join(cmd)}", file=sys.stderr)
-            proc = subprocess.Popen(cmd, env={**environment(), "CUDA_VISIBLE_DEVICES": ",".join(plan["training"])})
-            return proc.wait()
-    except ServerUnavailable as e:
-        return fail("grpo", e, 3)
-    except KeyboardInterrupt as e:
-        if proc is not None and proc.poll() is None:
-            proc.terminate()   # the stage ends its MLflow run and drops temp files on SIGTERM
-            proc.wait()
-        return fail("grpo", f"interrupted ({e or 'SIGINT'}); the vllm server was stopped", 130)
-    finally:
-        signal.signal(signal.SIGTERM, previous)
+    with sigterm_unwinds():   # `kill` unwinds too: the server is stopped
+        try:
+            plan = gpu_plan(visible_gpus(), cfg.launch.num_processes, {server.name: server.gpus})
+            with server.run(plan[server.name]):
+                print(f"launch={cfg.launch.name}: {' '.join(cmd)}", file=sys.stderr)
+                proc = subprocess.Popen(cmd, env={**environment(), "CUDA_VISIBLE_DEVICES": ",".join(plan["training"])})
+                return proc.wait()
+        except ServerUnavailable as e:
+            return fail("grpo", e, 3)
+        except KeyboardInterrupt as e:
+            if proc is not None and proc.poll() is None:
+                proc.terminate()   # the stage ends its MLflow run and drops temp files on SIGTERM
+                proc.wait()
+            return fail("grpo", f"interrupted ({e or 'SIGINT'}); the vllm server was stopped", 130)
 
 
 if __name__ == "__main__":

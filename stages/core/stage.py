@@ -7,6 +7,7 @@ stage's metrics JSON atomically); the stage's ``run(cfg)`` does the work and is 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import os
@@ -15,7 +16,7 @@ import signal
 import sys
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from unittest import mock
 
@@ -63,6 +64,21 @@ def check_metrics(stage: str, metrics: dict[str, float]) -> None:
 
 def _interrupt(signum, frame):
     raise KeyboardInterrupt(signal.Signals(signum).name)
+
+
+@contextlib.contextmanager
+def sigterm_unwinds() -> Iterator[None]:
+    """While the block runs, SIGTERM (a scheduler, `kill`) unwinds like Ctrl-C: KeyboardInterrupt, so
+    atomic writes drop their temp files, MLflow runs end KILLED and servers we started are stopped.
+    Signal handlers need the main thread; elsewhere (a stage called from a thread) nothing changes."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    previous = signal.signal(signal.SIGTERM, _interrupt)
+    try:
+        yield
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def fail(stage: str, error: BaseException | str, code: int, redact: Callable[[str], str] = str) -> int:
@@ -115,33 +131,27 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
         if not track:
             without_mlflow_reports(cfg)
         start = time.perf_counter()
-        # SIGTERM (a scheduler, `kill`) unwinds like Ctrl-C: atomic writes drop their temp files and
-        # the MLflow run ends KILLED instead of staying RUNNING forever.
-        in_main_thread = threading.current_thread() is threading.main_thread()  # signals need it
-        previous = signal.signal(signal.SIGTERM, _interrupt) if in_main_thread else None
-        try:
-            with redacted_logs(redact), stage_run(name, cfg, args.params, redact) if track else untracked:
-                metrics = run(cfg)
-                check_metrics(name, metrics)
-                if pinned:  # the same bytes still: DVC records params.yaml once the stage exits
-                    pinned.check("while this stage ran")
-                if main_process:
-                    write_json(metrics_path(cfg, name), metrics)
-                if track:
-                    log_metrics(metrics)
-            barrier()   # no process exits (and ends the launch) before the main one has written
-        except EndpointUnavailable as e:  # an operator's problem, not a bug: no traceback
-            return fail(name, e, 3, redact)
-        except StageFailed as e:
-            return fail(name, e, 1, redact)
-        # a cause the user can fix; FileNotFoundError: a missing input, whose message names the file
-        except (KardiaError, FileNotFoundError) as e:
-            return fail(name, e, 2, redact)
-        except KeyboardInterrupt as e:
-            return fail(name, f"interrupted ({e or 'SIGINT'}); DVC records nothing of this run", 130, redact)
-        finally:
-            if in_main_thread:
-                signal.signal(signal.SIGTERM, previous)
+        with sigterm_unwinds():   # the MLflow run ends KILLED instead of staying RUNNING forever
+            try:
+                with redacted_logs(redact), stage_run(name, cfg, args.params, redact) if track else untracked:
+                    metrics = run(cfg)
+                    check_metrics(name, metrics)
+                    if pinned:  # the same bytes still: DVC records params.yaml once the stage exits
+                        pinned.check("while this stage ran")
+                    if main_process:
+                        write_json(metrics_path(cfg, name), metrics)
+                    if track:
+                        log_metrics(metrics)
+                barrier()   # no process exits (and ends the launch) before the main one has written
+            except EndpointUnavailable as e:  # an operator's problem, not a bug: no traceback
+                return fail(name, e, 3, redact)
+            except StageFailed as e:
+                return fail(name, e, 1, redact)
+            # a cause the user can fix; FileNotFoundError: a missing input, whose message names the file
+            except (KardiaError, FileNotFoundError) as e:
+                return fail(name, e, 2, redact)
+            except KeyboardInterrupt as e:
+                return fail(name, f"interrupted ({e or 'SIGINT'}); DVC records nothing of this run", 130, redact)
         log.info("stage %s done in %.1fs: %s", name, time.perf_counter() - start,
                  ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items())))
         return 0
