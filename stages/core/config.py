@@ -153,6 +153,16 @@ class Sft(Training):
 
 
 @dataclass
+class VllmSizes:
+    """What one vLLM engine takes: evaluate.vllm (one offline engine per model, torn down before the
+    next) and judge.serve (`vllm serve` for stages.serve_judge)."""
+
+    tensor_parallel_size: int = 1      # its GPUs (a served judge gets them after the training ones)
+    max_model_len: Optional[int] = None
+    gpu_memory_utilization: float = 0.9
+
+
+@dataclass
 class ServerLifecycle:
     """A vLLM server the project starts and stops itself (stages/core/serving.py)."""
 
@@ -169,12 +179,8 @@ class Grpo(Training):
 
 
 @dataclass
-class JudgeServe(ServerLifecycle):
+class JudgeServe(ServerLifecycle, VllmSizes):
     """`python -m stages.serve_judge`: `vllm serve <model>` at the judge's base_url."""
-
-    tensor_parallel_size: int = 1      # GPUs it takes, after the training (and policy server) ones
-    max_model_len: Optional[int] = None
-    gpu_memory_utilization: float = 0.9
 
 
 @dataclass
@@ -220,15 +226,6 @@ class ApiBaseline:
 
 
 @dataclass
-class VllmGeneration:
-    """evaluate.backend=vllm: one offline engine per model, torn down before the next."""
-
-    tensor_parallel_size: int = 1
-    max_model_len: Optional[int] = None
-    gpu_memory_utilization: float = 0.9
-
-
-@dataclass
 class Evaluate:
     models: list[str]
     max_examples: Optional[int]
@@ -238,7 +235,7 @@ class Evaluate:
     backend: str = "hf"
     min_judge_coverage: float = 0.95
     api_baselines: list[ApiBaseline] = field(default_factory=list)
-    vllm: VllmGeneration = field(default_factory=VllmGeneration)
+    vllm: VllmSizes = field(default_factory=VllmSizes)
 
 
 @dataclass
