@@ -204,7 +204,7 @@ def test_last_user_message_matters_most(judge):
 
 
 def test_benchmark_command_prints_each_workload(capsys):
-    """The speed target is the benchmark's to show (README); here it must run and print real rates."""
+    """The speed target is the benchmark's to show (docs/judges.md); here it must run and print real rates."""
     from stages.core.judges.bench import main
 
     assert main(["embedded", "-n", "300", "--repeat", "2"]) == 0
@@ -232,14 +232,14 @@ def test_word_memo_is_bounded_and_exact():
     assert len(lookup.__self__) == 1  # full at 3: started afresh, never past the limit
 
 
-# Held-out dimensions the judge is known to miss (measured, README "Judges"): the phrase lexicons built
+# Held-out dimensions the judge is known to miss (measured, docs/judges.md): the phrase lexicons built
 # on the tuning part do not generalise to the held-out phrasings of unsafe advice. strict: the day
 # the judge clears the bar there, the xfail fails and this entry must go.
 HELDOUT_KNOWN_BELOW_BAR: set[str] = set()
 
 
 @pytest.mark.parametrize("part, dimension", [
-    pytest.param(part, d, marks=pytest.mark.xfail(strict=True, reason="known gap, see README")
+    pytest.param(part, d, marks=pytest.mark.xfail(strict=True, reason="known gap, see docs/judges.md")
                  if part == "heldout" and d in HELDOUT_KNOWN_BELOW_BAR else ())
     for part in PARTS for d in DIMENSIONS])
 def test_each_part_clears_the_bar_per_dimension(part, dimension):
