@@ -11,6 +11,7 @@ ROOT = Path(__file__).resolve().parents[2]
 PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
 LINK = re.compile(r"\]\(([^)\s]+)\)")
 FENCE = re.compile(r"^(```|~~~)")
+SEPARATOR = re.compile(r"\|?(\s*:?-+:?\s*\|)*\s*:?-+:?\s*\|?")
 
 
 def prose_lines(path: Path) -> list[str]:
@@ -66,9 +67,10 @@ def test_tables_are_rectangular(page):
             continue
         if table:
             width = cells(table[0][1])
-            if len(table) < 2 or not re.fullmatch(r"\|?(\s*:?-+:?\s*\|)*\s*:?-+:?\s*\|?", table[1][1].strip()):
+            if len(table) < 2 or not SEPARATOR.fullmatch(table[1][1].strip()):
                 bad.append(f"line {table[0][0]}: table without a separator row")
-            bad += [f"line {i}: {cells(row)} cells, header has {width}" for i, row in table if cells(row) != width]
+            bad += [f"line {i}: {cells(row)} cells, header has {width}"
+                    for i, row in table if cells(row) != width]
             table = []
     assert not bad, bad
 
