@@ -8,6 +8,7 @@ zero the format and emotion rewards).
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Iterable
 from pathlib import Path
@@ -16,6 +17,8 @@ import torch
 from transformers import AutoModelForCausalLM, AutoTokenizer, PreTrainedTokenizerBase
 
 from .io import atomic_path
+
+log = logging.getLogger("kardia.modeling")
 
 # The Qwen2 pre-tokenizer regex (transformers.models.qwen2.tokenization_qwen2.PRETOKENIZE_REGEX).
 # AutoTokenizer rebuilds the normaliser (NFC) and this pre-tokenizer for model_type=qwen2, so a
@@ -38,6 +41,62 @@ CHAT_TEMPLATE = (
     "{%- endfor %}"
     "{%- if add_generation_prompt %}{{- '<|im_start|>assistant\\n' }}{%- endif %}"
 )
+
+
+# Some chat templates have no system role: Gemma's raise "System role not supported" on one. Every prompt
+# here starts with the system prompt (persona and span instructions), so for such a template the system
+# prompt is folded into the first user turn, separated from it by a blank line.
+# The fold is written into the template itself (this preamble, rendered before the original), not into
+# the data: every renderer of the saved checkpoint (TRL's SFT and GRPO trainers, HF generation, vLLM's
+# LLM.chat and `trl vllm-serve`) then sees the same text, and the data stays model-agnostic.
+# No whitespace between the tags: the rendered text is exactly the original template's.
+FOLD_SYSTEM_PREAMBLE = (
+    "{# kardia: system prompt folded into the first user turn (the template has no system role) #}"
+    "{% if messages and messages[0]['role'] == 'system' %}"
+    "{% if messages | length > 1 and messages[1]['role'] == 'user' %}"
+    "{% set messages = [{'role': 'user', 'content': messages[0]['content'] + '\\n\\n' + messages[1]['content']}]"
+    " + messages[2:] %}"
+    "{% else %}"
+    "{% set messages = [{'role': 'user', 'content': messages[0]['content']}] + messages[1:] %}"
+    "{% endif %}"
+    "{% endif %}"
+)
+_SYSTEM_PROBE = "kardia-system-probe-7f3a"   # a marker no template writes by itself
+_system_role_cache: dict[tuple[str, str], bool] = {}
+
+
+def takes_system_turn(tokenizer) -> bool:
+    """Whether the tokenizer's chat template renders a system turn: it neither raises on one (Gemma) nor
+    drops it silently. Decided by rendering a probe conversation; cached per template text."""
+    template = tokenizer.chat_template
+    if not isinstance(template, str):
+        return True   # no template (or named ones): nothing to decide here; rendering fails elsewhere if at all
+    key = (type(tokenizer).__name__, template)
+    if key not in _system_role_cache:
+        from jinja2.exceptions import TemplateError
+
+        probe = [{"role": "system", "content": _SYSTEM_PROBE}, {"role": "user", "content": "hello"}]
+        try:
+            text = tokenizer.apply_chat_template(probe, tokenize=False, add_generation_prompt=True)
+            _system_role_cache[key] = _SYSTEM_PROBE in text
+        except TemplateError:   # raise_exception(...) in the template, e.g. 'System role not supported'
+            _system_role_cache[key] = False
+    return _system_role_cache[key]
+
+
+def fold_system_turn(tokenizer, name: str = "the tokenizer") -> bool:
+    """Make the chat template fold a system turn into the first user turn when it cannot take one
+    (FOLD_SYSTEM_PREAMBLE). Returns whether it changed the template; idempotent."""
+    if takes_system_turn(tokenizer):
+        return False
+    tokenizer.chat_template = FOLD_SYSTEM_PREAMBLE + tokenizer.chat_template
+    if not takes_system_turn(tokenizer):
+        raise ValueError(f"the chat template of {name} rejects a system turn even with the system prompt folded "
+                         "into the first user turn; give the model a chat template that takes a conversation of "
+                         "user and assistant turns (tokenizer_config.json: chat_template)")
+    log.info("%s: its chat template has no system role; the system prompt is folded into the first user turn",
+             name)
+    return True
 
 
 def build_tokenizer(corpus: Iterable[str], span_tokens: Iterable[str], vocab_size: int,
@@ -90,6 +149,7 @@ def load_hub_backbone(mcfg, span_tokens: Iterable[str]):
     from tokenizers import AddedToken
 
     tokenizer = AutoTokenizer.from_pretrained(mcfg.name_or_path)
+    fold_system_turn(tokenizer, mcfg.name_or_path)   # Gemma: no system role; saved with the checkpoint
     tokenizer.add_tokens([AddedToken(t, special=False, normalized=False) for t in span_tokens])
     if tokenizer.pad_token is None:
         tokenizer.pad_token = tokenizer.eos_token
@@ -104,6 +164,7 @@ def load_checkpoint(path: str | Path, dtype: str = "float32"):
     if not (path / "config.json").exists():
         raise FileNotFoundError(f"{path} is not a model checkpoint (no config.json): run the stage that makes it")
     tokenizer = AutoTokenizer.from_pretrained(path)
+    fold_system_turn(tokenizer, str(path))   # prepare's checkpoints already fold; one from elsewhere may not
     model = AutoModelForCausalLM.from_pretrained(path, dtype=getattr(torch, dtype))
     return model, tokenizer
 

@@ -105,6 +105,9 @@ class HFJudge(_LLMJudge):
                                          "sampling": {"greedy": True, "max_new_tokens": max_new_tokens,
                                                       "dtype": dtype}})
         self.tokenizer = AutoTokenizer.from_pretrained(model_path, padding_side="left")
+        from ..modeling import fold_system_turn
+
+        fold_system_turn(self.tokenizer, f"hf judge {model_path}")   # the rubric prompt has a system turn
         if self.tokenizer.pad_token is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token
         self.model = to_generation_device(
