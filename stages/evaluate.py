@@ -63,7 +63,7 @@ def run(cfg) -> dict[str, float]:
     set_threads()
     ev = cfg.evaluate
     fmt = ResponseFormat.from_config(cfg.format)
-    judge = build_judge(cfg.eval_judge, cfg.paths.judge_cache)
+    judge = build_judge(cfg.eval_judge, cfg.paths.judge_cache, "eval_judge")
     if cfg.eval_judge.preflight:
         judge.preflight()  # fail in seconds, not after generating with every model
     partitioned = Path(cfg.paths.partitioned)

@@ -204,7 +204,11 @@ class ChatClient:
         """One short request at stage start; raise EndpointUnavailable with a clear message if it fails."""
         async def once():
             async with self._new_session(1) as session:
-                body = {"model": self.s.model, "max_tokens": 1,
+                # the token limit under the field the requests use (OpenAI's reasoning models refuse
+                # max_tokens); a model that reasons first needs more than one token to answer at all
+                limit = "max_completion_tokens" if "max_completion_tokens" in self.s.sampling else "max_tokens"
+                body = {"model": self.s.model, limit: 1 if limit == "max_tokens" else self.s.sampling[limit],
+                        **{k: v for k, v in self.s.sampling.items() if k == "reasoning_effort"},
                         "messages": [{"role": "user", "content": "Reply with OK."}]}
                 return await self._request(session, body, min(self.s.timeout_s, 30.0))
         try:

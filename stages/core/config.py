@@ -199,8 +199,12 @@ class Judge:
     model: Optional[str] = None              # openai: served model name; hf: local path or hub id
     base_url: Optional[str] = None           # openai: ".../v1"
     api_key_env: Optional[str] = None        # openai: name of the env var holding the key (null: none)
-    temperature: float = 0.0
+    temperature: Optional[float] = 0.0       # openai: null = not sent (GPT-5 models take only their default)
     max_tokens: int = 512
+    # openai: the request field max_tokens goes in. OpenAI's reasoning models (GPT-5, o-series) refuse
+    # max_tokens and take max_completion_tokens, which also bounds their reasoning tokens.
+    max_tokens_field: str = "max_tokens"
+    reasoning_effort: Optional[str] = None   # openai: sent when set (OpenAI reasoning models: minimal ... high)
     concurrency: int = 16
     timeout_s: float = 60.0
     max_retries: int = 4
@@ -312,6 +316,8 @@ MODEL_SOURCES = ("scratch", "hub")
 PARTITION_METHODS = ("trace", "rollouts", "random", "all_sft", "all_grpo")
 REWARD_NAMES = ("format", "emotion", "rubric")
 JUDGE_BACKENDS = ("embedded", "openai", "hf")
+MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
+REASONING_EFFORTS = ("minimal", "low", "medium", "high")
 EVAL_MODELS = ("base", "sft", "grpo")
 SFT_LOSSES = ("fused", "completion")
 GRPO_LOGPROBS = ("fused", "plain")
@@ -567,7 +573,8 @@ def validate_judge(judge: DictConfig, key: str, source: str) -> None:
     if judge.backend in ("openai", "hf"):
         _check(bool(judge.model), source, f"{key}.model", f"the {judge.backend} judge needs a model")
         _check(judge.max_tokens > 0, source, f"{key}.max_tokens", "must be positive")
-        _check(judge.temperature >= 0, source, f"{key}.temperature", "must be >= 0")
+        _check(judge.temperature is None or judge.temperature >= 0, source, f"{key}.temperature",
+               "must be >= 0, or null (not sent: the model's default)")
     if judge.backend == "openai":
         _url(judge.base_url, source, f"{key}.base_url")
         _check(judge.concurrency > 0, source, f"{key}.concurrency", "must be positive")
@@ -575,6 +582,10 @@ def validate_judge(judge: DictConfig, key: str, source: str) -> None:
         _check(judge.max_retries >= 0, source, f"{key}.max_retries", "must be >= 0")
         _check(judge.backoff_s >= 0, source, f"{key}.backoff_s", "must be >= 0")
         _env_name(judge.api_key_env, source, f"{key}.api_key_env")
+        _check(judge.max_tokens_field in MAX_TOKENS_FIELDS, source, f"{key}.max_tokens_field",
+               f"{judge.max_tokens_field!r} is not one of {list(MAX_TOKENS_FIELDS)}")
+        _check(judge.reasoning_effort is None or judge.reasoning_effort in REASONING_EFFORTS, source,
+               f"{key}.reasoning_effort", f"{judge.reasoning_effort!r} is not null or one of {list(REASONING_EFFORTS)}")
         if judge.serve is not None:
             _check_vllm_sizes(judge.serve, f"{key}.serve", source)
             _check(judge.serve.startup_timeout_s > 0, source, f"{key}.serve.startup_timeout_s", "must be positive")

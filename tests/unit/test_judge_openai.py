@@ -209,3 +209,16 @@ def test_chat_template_kwargs_reach_the_server_in_every_request(root, tmp_path):
         build_judge(load_config(params).judge).score_many(ITEMS[:2])
         judge_for(server.url).score_many(ITEMS[:1])
     assert [r.get("chat_template_kwargs") for r in server.requests] == [{"enable_thinking": False}] * 2 + [None]
+
+
+def test_a_reasoning_model_judge_gets_max_completion_tokens_and_no_temperature():
+    """OpenAI's GPT-5 models refuse max_tokens and a non-default temperature: with
+    max_tokens_field=max_completion_tokens and temperature=null neither is sent, pre-flight included."""
+    with FakeOpenAI(judge_responder()) as server:
+        judge = judge_for(server.url, temperature=None, max_tokens=4096, max_tokens_field="max_completion_tokens",
+                          reasoning_effort="low")
+        judge.preflight()
+        assert judge.score_many(ITEMS[:1])[0] is not None
+    for body in server.requests:
+        assert "max_tokens" not in body and "temperature" not in body, body
+        assert body["max_completion_tokens"] == 4096 and body["reasoning_effort"] == "low"

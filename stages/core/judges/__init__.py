@@ -36,9 +36,10 @@ def _plain(node) -> dict:
     return OmegaConf.to_container(node, resolve=True) if isinstance(node, DictConfig) else dict(node)
 
 
-def build_judge(judge_cfg, cache_path: str | None = None):
+def build_judge(judge_cfg, cache_path: str | None = None, config_key: str = "judge"):
     """The judge a `judge` / `eval_judge` config describes. ``cache_path`` (paths.judge_cache) turns
-    on the on-disk answer cache of the LLM backends when ``judge_cfg.cache`` is true."""
+    on the on-disk answer cache of the LLM backends when ``judge_cfg.cache`` is true. ``config_key``
+    (judge or eval_judge) is where the config lives, for error messages (a missing API key)."""
     get = judge_cfg.get if isinstance(judge_cfg, Mapping) else lambda k, d=None: getattr(judge_cfg, k, d)
     backend = get("backend")
     rubric = load_rubric(get("rubric") or "kardia_v1")
@@ -56,13 +57,18 @@ def build_judge(judge_cfg, cache_path: str | None = None):
 
         # chat_template_kwargs rides in `sampling`: sent with every request and part of the cache key
         # (thinking on or off changes the answers); absent when unset, so older keys stay valid.
-        template = get("chat_template_kwargs")
+        # So do the API's own knobs: OpenAI's reasoning models (GPT-5) refuse max_tokens and any temperature
+        # but their default, so the field's name is a setting and a null temperature is not sent.
+        template, temperature, effort = get("chat_template_kwargs"), get("temperature", 0.0), get("reasoning_effort")
+        sampling = {**({"temperature": temperature} if temperature is not None else {}),
+                    get("max_tokens_field") or "max_tokens": get("max_tokens", 512),
+                    **({"reasoning_effort": effort} if effort else {}),
+                    **({"chat_template_kwargs": _plain(template)} if template else {})}
         settings = ClientSettings(
-            base_url=get("base_url"), model=get("model"), api_key_env=get("api_key_env"),
+            base_url=get("base_url"), model=get("model"), api_key_env=get("api_key_env"), config_key=config_key,
             concurrency=get("concurrency", 16), timeout_s=get("timeout_s", 60.0),
             max_retries=get("max_retries", 4), backoff_s=get("backoff_s", 1.0),
-            sampling={"temperature": get("temperature", 0.0), "max_tokens": get("max_tokens", 512),
-                      **({"chat_template_kwargs": _plain(template)} if template else {})})
+            sampling=sampling)
         return OpenAIJudge(settings, rubric, cache)
     from .llm import HFJudge
 

@@ -76,7 +76,7 @@ def main(argv: list[str] | None = None) -> int:
             it["response"] = fmt.response_text(it["response"])
     judged = {}
     for key in (args.a, args.b):
-        judge = build_judge(cfg[key], cfg.paths.judge_cache)
+        judge = build_judge(cfg[key], cfg.paths.judge_cache, key)
         judge.preflight()
         judged[key] = judge.score_many(items)
     result = agreement(judged[args.a], judged[args.b])

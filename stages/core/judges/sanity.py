@@ -96,7 +96,7 @@ def main(argv: list[str] | None = None) -> int:
         from ..config import load_config
 
         cfg = load_config(args.params)
-        judge = build_judge(cfg[args.judge], cfg.paths.judge_cache)
+        judge = build_judge(cfg[args.judge], cfg.paths.judge_cache, args.judge)
         judge.preflight()
     else:
         judge = build_judge({"backend": "embedded"})
