@@ -61,3 +61,71 @@ def test_stage_and_curriculum_ablations(root):
     all_sft, all_grpo = (compose(root, [f"experiment=no_curriculum_all_{k}"]) for k in ("sft", "grpo"))
     assert all_sft["partition"]["method"] == "all_sft" and not all_sft["grpo"]["enabled"] and all_sft["sft"]["enabled"]
     assert all_grpo["partition"]["method"] == "all_grpo" and not all_grpo["sft"]["enabled"] and all_grpo["grpo"]["enabled"]
+
+
+BACKBONES = ["qwen2.5-3b", "qwen2.5-7b", "gemma-2b", "gemma-7b"]
+
+
+@pytest.mark.parametrize("backbone", BACKBONES)
+def test_paper_presets_are_the_whole_paper_run(root, tmp_path, monkeypatch, backbone):
+    """Each paper_<backbone> row is the paper's set-up, not the embedded one with another model; it
+    validates offline (validation never calls an endpoint, and needs no API key)."""
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(compose(root, [f"experiment=paper_{backbone}"])))
+    cfg = load_config(params)
+    assert cfg.model.name == backbone and cfg.model.source == "hub"
+    assert cfg.data.source == "kardiabench" and cfg.data.hf_dataset == "Jhcircle/KardiaBench" and cfg.data.revision
+    assert cfg.partition.method == "rollouts"
+    judge, eval_judge = cfg.judge, cfg.eval_judge
+    assert judge.backend == "openai" and judge.model == "Qwen/Qwen3-8B" and judge.base_url.startswith("http://127.0.0.1")
+    assert judge.chat_template_kwargs == {"enable_thinking": False} and judge.serve is not None
+    assert eval_judge.backend == "openai" and eval_judge.model == "gpt-5-mini"
+    assert eval_judge.base_url == "https://api.openai.com/v1" and eval_judge.api_key_env == "OPENAI_API_KEY"
+    assert eval_judge.chat_template_kwargs is None and eval_judge.serve is None
+    assert cfg.evaluate.backend == "vllm"
+    assert cfg.launch.name == "ddp" and cfg.launch.num_processes == 8
+    assert (cfg.sft.trainer.learning_rate, cfg.sft.global_batch) == (1e-4, 128)
+    assert (cfg.grpo.trainer.learning_rate, cfg.grpo.global_batch, cfg.grpo.trainer.num_generations) == (1e-6, 32, 8)
+
+
+def test_paper_presets_differ_only_in_the_backbone(root):
+    rows = {b: compose(root, [f"experiment=paper_{b}"]) for b in BACKBONES}
+    common = compose(root, ["experiment=paper_common"])
+    for backbone, row in rows.items():
+        assert {k: v for k, v in row.items() if k != "model"} == {k: v for k, v in common.items() if k != "model"}, \
+            backbone
+        assert row["model"] == compose(root, [f"model={backbone}"])["model"]
+
+
+def test_the_paper_evaluation_judge_reads_its_key_from_the_environment(root, tmp_path, monkeypatch):
+    """The key is never in the config: a missing variable fails naming it and the config key, when the
+    judge is built (before any request); a set one is sent (building the judge calls nothing)."""
+    from stages.core.chat import EndpointUnavailable
+    from stages.core.judges import build_judge
+
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(compose(root, ["experiment=paper_qwen2.5-7b"])))
+    cfg = load_config(params)
+    monkeypatch.delenv("OPENAI_API_KEY", raising=False)
+    with pytest.raises(EndpointUnavailable, match="eval_judge API key: environment variable OPENAI_API_KEY is not set"):
+        build_judge(cfg.eval_judge, None, "eval_judge")
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-dummy-for-the-test")
+    judge = build_judge(cfg.eval_judge, None, "eval_judge")
+    assert judge.client._headers["Authorization"] == "Bearer sk-dummy-for-the-test"
+    assert build_judge(cfg.judge, None).client.s.api_key_env is None   # the local Qwen3-8B server: keyless
+
+
+def test_the_paper_evaluation_judge_sends_what_gpt5_accepts(root, tmp_path, monkeypatch):
+    """GPT-5 models refuse max_tokens and a temperature other than their default: the request body has
+    max_completion_tokens and no temperature; the training judge keeps its plain sampling fields."""
+    from stages.core.judges import build_judge
+
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(compose(root, ["experiment=paper_gemma-2b"])))
+    cfg = load_config(params)
+    monkeypatch.setenv("OPENAI_API_KEY", "sk-dummy-for-the-test")
+    sampling = build_judge(cfg.eval_judge, None, "eval_judge").client.s.sampling
+    assert "max_tokens" not in sampling and "temperature" not in sampling and sampling["max_completion_tokens"] > 512
+    assert build_judge(cfg.judge, None).client.s.sampling == {
+        "temperature": 0.0, "max_tokens": 512, "chat_template_kwargs": {"enable_thinking": False}}
