@@ -61,3 +61,29 @@ def test_metrics_two_stages_write_are_kept_apart():
     assert "train/steps" not in m  # which stage's would it be?
     assert (m["sft:train/steps"], m["grpo:train/steps"]) == (200, 25)
     assert m["train/loss_end"] == m["sft:train/loss_end"] == 1.5 and m["reward_end"] == 0.7
+
+
+@pytest.mark.parametrize("name", sorted(yaml.safe_load(TABLES.read_text())["tables"]))
+def test_every_table_plans_with_dry_run_and_runs_nothing(name, monkeypatch, capsys, root, tmp_path):
+    """`python -m experiments.ablations <table> --dry-run` prints one queued `dvc exp run` per row and
+    seed, then the queue start; it calls neither dvc nor MLflow. Every planned row composes and validates
+    with the table's overrides, so the plan is one that can run."""
+    import experiments.ablations as ablations
+    from stages.core.config import load_config
+    from tests.unit.test_config import compose
+
+    def refuse(*args, **kwargs):
+        raise AssertionError(f"--dry-run ran something: {args}")
+
+    for fn in ("dvc", "exp_show", "shared_mlflow_store", "wait"):
+        monkeypatch.setattr(ablations, fn, refuse)
+    assert ablations.main([name, "--dry-run"]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    table = load_table(name)
+    assert len(lines) == len(table.runs()) + 1 and lines[-1].startswith("dvc queue start -j ")
+    for (experiment, seed, exp_name), line in zip(table.runs(), lines):
+        assert line.startswith(f"dvc exp run --queue -n {exp_name} -S 'experiment={experiment}' -S 'seed={seed}'")
+    for experiment in table.experiments:
+        params = tmp_path / f"{experiment}.yaml"
+        params.write_text(yaml.safe_dump(compose(root, [f"experiment={experiment}", *table.overrides])))
+        load_config(params)
