@@ -68,7 +68,7 @@ def test_every_table_plans_with_dry_run_and_runs_nothing(name, monkeypatch, caps
     """`python -m experiments.ablations <table> --dry-run` prints one queued `dvc exp run` per row and
     seed, then the queue start; it calls neither dvc nor MLflow. Every planned row composes and validates
     with the table's overrides, so the plan is one that can run."""
-    import experiments.ablations as ablations
+    from experiments import ablations
     from stages.core.config import load_config
     from tests.unit.test_config import compose
 
