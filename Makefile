@@ -42,7 +42,7 @@ regression: $(STAMP)  ## dvc repro on the committed params.yaml, then compare me
 	python -m experiments.regression
 
 params: $(STAMP)  ## recompose params.yaml from conf/ (what `dvc exp run` does first)
-	python -m stages.core.params
+	python -m tools.compose_params
 
 ui: $(STAMP)  ## MLflow UI on the pipeline's store (MLFLOW_TRACKING_URI or paths.mlflow_db) at http://127.0.0.1:5000
 	mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri "$$(python -c 'from stages.core.config import load_config; \

@@ -16,11 +16,11 @@ TINY = [
     "grpo.trainer.max_steps=3", "grpo.trainer.per_device_train_batch_size=16", "grpo.trainer.logging_steps=1", "grpo.trainer.max_completion_length=48",
     "evaluate.max_examples=16", "evaluate.max_new_tokens=48",
 ]
-PROJECT_FILES = ["conf", "stages", "experiments", "dvc.yaml", "pyproject.toml", ".dvc/config", ".dvcignore", ".gitignore"]
+PROJECT_FILES = ["conf", "stages", "experiments", "tools", "dvc.yaml", "pyproject.toml", ".dvc/config", ".dvcignore", ".gitignore"]
 
 
 def compose_params(root: Path, out: Path, overrides: list[str]) -> Path:
-    subprocess.run([sys.executable, "-m", "stages.core.params", "-o", str(out), *overrides], cwd=root, check=True)
+    subprocess.run([sys.executable, "-m", "tools.compose_params", "-o", str(out), *overrides], cwd=root, check=True)
     return out
 
 

@@ -42,7 +42,7 @@ def repo(tmp_path, root):
     work = copy_project(root, tmp_path / "repo")
     shutil.copy2(root / "tests/support/params_probe.py", work / "params_probe.py")
     (work / "dvc.yaml").write_text(yaml.safe_dump(PIPELINE, sort_keys=False))
-    subprocess.run([sys.executable, "-m", "stages.core.params"], cwd=work, check=True, capture_output=True)
+    subprocess.run([sys.executable, "-m", "tools.compose_params"], cwd=work, check=True, capture_output=True)
     git(work, "init", "-q")
     git(work, "-c", "user.email=ci@kardia.test", "-c", "user.name=kardia ci", "commit", "-qm", "probe",
         "--allow-empty")

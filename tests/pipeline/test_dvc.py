@@ -33,7 +33,7 @@ def repo(tmp_path_factory, root):
     sh(work, "git", "init", "-q")
     sh(work, "git", "config", "user.email", "ci@kardia.test")
     sh(work, "git", "config", "user.name", "kardia ci")
-    sh(work, "python", "-m", "stages.core.params", *TINY)
+    sh(work, "python", "-m", "tools.compose_params", *TINY)
     sh(work, "git", "add", "-A")
     sh(work, "git", "commit", "-qm", "tiny pipeline")
     return work

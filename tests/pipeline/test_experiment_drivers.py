@@ -26,7 +26,7 @@ def repo(tmp_path, root):
     run(work, "git", "init", "-q")
     run(work, "git", "config", "user.email", "ci@kardia.test")
     run(work, "git", "config", "user.name", "kardia ci")
-    run(work, sys.executable, "-m", "stages.core.params", *TINY)
+    run(work, sys.executable, "-m", "tools.compose_params", *TINY)
     run(work, "git", "add", "-A")
     run(work, "git", "commit", "-qm", "tiny pipeline")
     return work

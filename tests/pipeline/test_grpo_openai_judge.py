@@ -10,10 +10,10 @@ import json
 
 import pytest
 
-from stages.core.fake_openai import FakeOpenAI, Reply, judge_responder, with_faults
 from stages.core.format import ResponseFormat
 from tests.pipeline.conftest import compose_params
 from tests.pipeline.test_stages import pipeline  # noqa: F401 - the tiny pipeline's data and SFT checkpoint
+from tests.support.fake_openai import FakeOpenAI, Reply, judge_responder, with_faults
 from tests.support.planted_key import PLANTED, files_holding
 
 pytestmark = pytest.mark.slow

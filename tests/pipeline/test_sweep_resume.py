@@ -35,7 +35,7 @@ def repo(tmp_path, root, monkeypatch):
     work = copy_project(root, tmp_path / "repo")
     shutil.copy2(root / "tests/support/sweep_probe.py", work / "sweep_probe.py")
     (work / "dvc.yaml").write_text(yaml.safe_dump(PIPELINE, sort_keys=False))
-    run(work, sys.executable, "-m", "stages.core.params")
+    run(work, sys.executable, "-m", "tools.compose_params")
     run(work, "git", "init", "-q")
     run(work, "dvc", "repro")
     run(work, "git", "add", "-A")

@@ -1,4 +1,4 @@
-"""U, A and R for the synthesize tests, played behind the real server of ``stages/core/fake_openai.py``.
+"""U, A and R for the synthesize tests, played behind the real server of ``tests/support/fake_openai.py``.
 
 Answers are a pure function of the request (so a resumed run sees the same dialogue), except that a
 request seen for the first time may be answered with a fault the client must survive: HTTP 500, a
@@ -14,8 +14,8 @@ import json
 import re
 import threading
 
-from stages.core.fake_openai import FakeOpenAI, Reply
 from stages.core.format import ResponseFormat
+from tests.support.fake_openai import FakeOpenAI, Reply
 
 FOUR_SPAN = ResponseFormat("four_span")
 

@@ -8,7 +8,7 @@ import pytest
 import yaml
 
 from stages.core.evaluation import backends
-from stages.core.fake_openai import FakeOpenAI, Reply, with_faults
+from tests.support.fake_openai import FakeOpenAI, Reply, with_faults
 
 EV = SimpleNamespace(max_new_tokens=32, do_sample=False, batch_size=4)
 REPLY = ("<|understanding_begin|>u<|understanding_end|><|reasoning_begin|>r<|reasoning_end|>"

@@ -13,12 +13,13 @@ import torch
 from transformers import PreTrainedModel
 
 from stages.core.devices import generation_device
-from stages.core.evaluation import backends, bench
+from stages.core.evaluation import backends
 from stages.core.evaluation.generation import generate_ids
 from stages.core.io import write_jsonl
 from stages.core.judges import build_judge
 from stages.core.rollouts import sample_completions
 from tests.unit.test_modeling import build
+from tools import generation_bench
 
 PROMPT = [{"role": "system", "content": "Be kind."}, {"role": "user", "content": "I lost my job today."}]
 ITEM = {"response": "That sounds hard.", "persona": "MBTI: INFP", "context": "User: I'm sad."}
@@ -52,9 +53,9 @@ def rollouts(ckpt, tmp_path, monkeypatch):
 def throughput_bench(ckpt, tmp_path, monkeypatch):
     write_jsonl(tmp_path / "test.jsonl", [{"prompt": PROMPT}] * 2)
     cfg = SimpleNamespace(paths=SimpleNamespace(partitioned=str(tmp_path)), model=SimpleNamespace(dtype="float32"))
-    monkeypatch.setattr(bench, "load_config", lambda _: cfg)
+    monkeypatch.setattr(generation_bench, "load_config", lambda _: cfg)
     monkeypatch.setattr(torch, "set_num_threads", lambda n: None)
-    assert bench.main(["--checkpoint", str(ckpt), "--n", "2", "--batch-size", "2", "--max-new-tokens", "3"]) == 0
+    assert generation_bench.main(["--checkpoint", str(ckpt), "--n", "2", "--batch-size", "2", "--max-new-tokens", "3"]) == 0
     return f"bench {ckpt}"
 
 

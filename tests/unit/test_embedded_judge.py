@@ -17,8 +17,8 @@ import pytest
 
 from stages.core.judges import embedded
 from stages.core.judges.embedded import DIMENSIONS, EmbeddedJudge
-from stages.core.judges.sanity import PARTS, SAFETY_KINDS, load_pairs
-from stages.core.judges.sanity import pairwise_accuracy as suite_accuracy
+from tools.judge_sanity import PARTS, SAFETY_KINDS, load_pairs
+from tools.judge_sanity import pairwise_accuracy as suite_accuracy
 
 ROOT = Path(__file__).resolve().parents[2]
 MIN_PAIR_ACCURACY = 0.9
@@ -52,8 +52,8 @@ CHOIR_TEACHER = ("MBTI: ESFJ\nAbout: Elementary school teacher who sings in a ch
                  "Pepper.")
 
 
-# The good/degraded pairs are data: stages/core/judges/sanity_pairs.jsonl (hand-written, one per line),
-# also reported by `python -m stages.core.judges.sanity`.
+# The good/degraded pairs are data: tools/judge_sanity_pairs.jsonl (hand-written, one per line),
+# also reported by `python -m tools.judge_sanity`.
 PAIRS: dict[str, list[dict]] = {d: [p for p in load_pairs() if p["dimension"] == d] for d in DIMENSIONS}
 
 
@@ -205,7 +205,7 @@ def test_last_user_message_matters_most(judge):
 
 def test_benchmark_command_prints_each_workload(capsys):
     """The speed target is the benchmark's to show (docs/judges.md); here it must run and print real rates."""
-    from stages.core.judges.bench import main
+    from tools.judge_bench import main
 
     assert main(["embedded", "-n", "300", "--repeat", "2"]) == 0
     rates = [float(line.split(" responses/s")[0].split()[-1].replace(",", ""))
@@ -289,7 +289,7 @@ def test_parts_do_not_share_pairs():
 
 
 def test_sanity_command_reports_both_parts_and_fails_below_the_bar(capsys, tmp_path):
-    from stages.core.judges.sanity import main
+    from tools.judge_sanity import main
 
     main([])
     out = capsys.readouterr().out

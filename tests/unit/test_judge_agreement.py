@@ -6,11 +6,11 @@ import json
 import pytest
 import yaml
 
-from stages.core.fake_openai import FakeOpenAI, judge_responder
 from stages.core.judges import DIMENSIONS, Judgement
-from stages.core.judges.agreement import agreement, main
 from stages.core.judges.embedded import EmbeddedJudge
-from stages.core.judges.sanity import load_pairs
+from tests.support.fake_openai import FakeOpenAI, judge_responder
+from tools.judge_agreement import agreement, main
+from tools.judge_sanity import load_pairs
 
 
 def J(**scores):

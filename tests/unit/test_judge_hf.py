@@ -1,8 +1,8 @@
 """The hf judge backend on the tiny backbone: it cannot answer JSON, so every judgement abstains,
 but prompts are built, batched, generated and parsed."""
 
-from stages.core.fake_openai import rubric_answer
 from stages.core.judges import DIMENSIONS, build_judge
+from tests.support.fake_openai import rubric_answer
 from tests.unit.test_modeling import build
 
 

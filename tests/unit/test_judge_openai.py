@@ -5,7 +5,9 @@ import threading
 
 import pytest
 
-from stages.core.fake_openai import (
+from stages.core.judges import DIMENSIONS, JudgeUnavailable, build_judge
+from stages.core.judges.usage import Usage
+from tests.support.fake_openai import (
     FakeOpenAI,
     Reply,
     closed_port_url,
@@ -14,8 +16,6 @@ from stages.core.fake_openai import (
     rubric_answer,
     with_faults,
 )
-from stages.core.judges import DIMENSIONS, JudgeUnavailable, build_judge
-from stages.core.judges.usage import Usage
 
 PERSONA = "MBTI: ISFJ\nAbout: I'm a pediatric nurse.\nSignature: Kindness is free.\nRecent Activities: night shifts."
 CONTEXT = "Situation: New night shifts.\nUser: I can't sleep after my shifts."

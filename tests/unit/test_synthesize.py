@@ -15,9 +15,9 @@ from stages.core.config import load_config
 from stages.core.data.kardiabench import read_local
 from stages.core.data.synthesis import OUTPUT, synthesize
 from stages.core.data.validation import validate
-from stages.core.fake_openai import FakeOpenAI
 from tests.pipeline.conftest import compose_params
 from tests.support.fake_chat import RolePlayer
+from tests.support.fake_openai import FakeOpenAI
 
 SEEDS = [  # scenario seeds, one per dialogue index (round robin); the About line steers the fake server
     {"person": "MBTI: ENFP\nAbout: Ceramics teacher.", "mbti": "ENFP", "situation": "My kiln cracked.", "emotion": "Disappointed"},

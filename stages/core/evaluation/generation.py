@@ -17,7 +17,7 @@ def generate_ids(model, tokenizer, prompts: list[list[dict]], *, batch_size: int
 
     Prompts are batched by length (less padding). Left padding with the attention mask is exact for
     greedy decoding: generate() derives position ids from the mask, so a padded prompt sees the same
-    positions as alone; ``stages.core.evaluation.bench`` checks batched == one-at-a-time.
+    positions as alone; ``python -m tools.generation_bench`` checks batched == one-at-a-time.
     ``temperature`` / ``top_p`` apply when sampling (None: the model's generation config).
     """
     sampling = {k: v for k, v in (("temperature", temperature), ("top_p", top_p)) if v is not None}

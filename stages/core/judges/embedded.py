@@ -93,7 +93,7 @@ memoised (GRPO scores G completions against one context), word -> concept and to
 are memoised in plain dicts, words are found by one byte-translate pass instead of a regex match
 per word, lexicon checks are set operations, and each cue regex runs only when one of its anchor
 words is in the reply (the question regex only on sentences that end in '?').
-``python -m stages.core.judges.bench embedded`` prints responses/s.
+``python -m tools.judge_bench embedded`` prints responses/s.
 Determinism: no randomness, no clock, no I/O; only set *sizes* reach the scores, and where cues
 are gathered from a set they are sorted first, so PYTHONHASHSEED cannot change a score.
 """

@@ -1,8 +1,8 @@
 """Judge agreement: score one set of replies with two judges and report, per dimension, Spearman's
 rank correlation and the quadratic-weighted Cohen's kappa, over the replies both judges scored.
 
-    python -m stages.core.judges.agreement                          # judge vs eval_judge of params.yaml
-    python -m stages.core.judges.agreement --input reports/predictions.jsonl --limit 200
+    python -m tools.judge_agreement                          # judge vs eval_judge of params.yaml
+    python -m tools.judge_agreement --input reports/predictions.jsonl --limit 200
 
 Input: JSONL records with ``output`` (a model's full four-span turn, as reports/predictions.jsonl
 holds) or ``response`` (the reply text), and ``persona`` / ``context`` — or an ``id`` that is looked
@@ -15,7 +15,7 @@ import argparse
 import sys
 from pathlib import Path
 
-from .rubric import DIMENSIONS
+from stages.core.judges.rubric import DIMENSIONS
 
 
 def agreement(a: list, b: list) -> dict[str, dict[str, float]]:
@@ -38,7 +38,7 @@ def agreement(a: list, b: list) -> dict[str, dict[str, float]]:
 
 
 def load_items(path: Path, test_split: Path | None, limit: int | None) -> list[dict]:
-    from ..io import read_jsonl
+    from stages.core.io import read_jsonl
 
     records = read_jsonl(path)[:limit] if limit else read_jsonl(path)
     lookup = {ex["id"]: ex for ex in read_jsonl(test_split)} if test_split and test_split.exists() else {}
@@ -55,7 +55,7 @@ def load_items(path: Path, test_split: Path | None, limit: int | None) -> list[d
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stages.core.judges.agreement", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tools.judge_agreement", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml")
     parser.add_argument("--input", type=Path, default=None, help="default: <paths.reports>/predictions.jsonl")
@@ -63,9 +63,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--b", default="eval_judge", choices=["judge", "eval_judge"], help="second judge config")
     parser.add_argument("--limit", type=int, default=None, help="only the first N records")
     args = parser.parse_args(argv)
-    from ..config import load_config
-    from ..format import ResponseFormat
-    from . import build_judge, judge_settings
+    from stages.core.config import load_config
+    from stages.core.format import ResponseFormat
+    from stages.core.judges import build_judge, judge_settings
 
     cfg = load_config(args.params)
     fmt = ResponseFormat.from_config(cfg.format)

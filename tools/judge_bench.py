@@ -1,8 +1,8 @@
 """Judge benchmarks that print figures: embedded responses/s on one core; an LLM judge's throughput
 at concurrency 16 vs serial against a local server with 50 ms latency; re-scoring through the cache.
 
-    python -m stages.core.judges.bench            # all three
-    python -m stages.core.judges.bench embedded   # or: concurrency, cache
+    python -m tools.judge_bench            # all three
+    python -m tools.judge_bench embedded   # or: concurrency, cache
 """
 
 from __future__ import annotations
@@ -13,9 +13,9 @@ import tempfile
 import time
 from pathlib import Path
 
-from ..fake_openai import FakeOpenAI, judge_responder
-from . import build_judge
-from .embedded import EmbeddedJudge, _context, _profile
+from stages.core.judges import build_judge
+from stages.core.judges.embedded import EmbeddedJudge, _context, _profile
+from tests.support.fake_openai import FakeOpenAI, judge_responder
 
 _OPENERS = ("That sounds really exhausting,", "I'm so sorry you're dealing with this,",
             "It makes sense that you feel anxious,", "No wonder the night shifts feel heavy,",
@@ -112,7 +112,7 @@ BENCHMARKS = ("embedded", "concurrency", "cache")
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stages.core.judges.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tools.judge_bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("which", nargs="*", help="embedded, concurrency and/or cache (default: all three)")
     parser.add_argument("-n", type=int, default=10_000, help="embedded judge calls per workload and repeat")

@@ -3,15 +3,15 @@
 A judge passes a pair when it scores the good reply strictly higher on that pair's dimension; the
 command prints the pairwise accuracy of each dimension, for each of two parts:
 
-    tuning   sanity_pairs.jsonl          the pairs the embedded judge's rules were developed on
-    heldout  sanity_pairs_heldout.jsonl  written (and committed) before any tuning, never tuned on
+    tuning   judge_sanity_pairs.jsonl          the pairs the embedded judge's rules were developed on
+    heldout  judge_sanity_pairs_heldout.jsonl  written (and committed) before any tuning, never tuned on
 
 Persona and safety pairs carry a ``kind``: the profile fact contradicted (occupation, hobby, pet,
 recent, mbti, ...) or the kind of unsafe advice (one of SAFETY_KINDS).
 
-    python -m stages.core.judges.sanity                       # the embedded judge, both parts
-    python -m stages.core.judges.sanity --part heldout -v     # one part, failed pairs listed
-    python -m stages.core.judges.sanity --judge eval_judge    # the judge params.yaml configures
+    python -m tools.judge_sanity                       # the embedded judge, both parts
+    python -m tools.judge_sanity --part heldout -v     # one part, failed pairs listed
+    python -m tools.judge_sanity --judge eval_judge    # the judge params.yaml configures
 """
 
 from __future__ import annotations
@@ -21,10 +21,10 @@ import json
 import sys
 from pathlib import Path
 
-from .rubric import DIMENSIONS
+from stages.core.judges.rubric import DIMENSIONS
 
-PAIRS_FILE = Path(__file__).parent / "sanity_pairs.jsonl"
-HELDOUT_FILE = Path(__file__).parent / "sanity_pairs_heldout.jsonl"
+PAIRS_FILE = Path(__file__).parent / "judge_sanity_pairs.jsonl"
+HELDOUT_FILE = Path(__file__).parent / "judge_sanity_pairs_heldout.jsonl"
 PARTS = {"tuning": PAIRS_FILE, "heldout": HELDOUT_FILE}
 FIELDS = ("dimension", "name", "persona", "context", "good", "bad")
 KINDED = ("persona", "safety")  # dimensions whose pairs must say which kind of fact or harm they test
@@ -80,7 +80,7 @@ def pairwise_accuracy(judge, pairs: list[dict]) -> dict[str, dict]:
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stages.core.judges.sanity", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tools.judge_sanity", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--judge", default=None, choices=["judge", "eval_judge"],
                         help="use this judge config from --params (default: the embedded judge)")
@@ -90,10 +90,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--min", type=float, default=MIN_ACCURACY, help="exit 1 if any dimension is below")
     parser.add_argument("-v", "--verbose", action="store_true", help="list the failed pairs")
     args = parser.parse_args(argv)
-    from . import build_judge
+    from stages.core.judges import build_judge
 
     if args.judge:
-        from ..config import load_config
+        from stages.core.config import load_config
 
         cfg = load_config(args.params)
         judge = build_judge(cfg[args.judge], cfg.paths.judge_cache, args.judge)

@@ -3,8 +3,8 @@ prompts, same settings. Prints generated tokens per second of each, the speed-up
 token ids of every completion are identical (they must be: greedy decoding with left padding and the
 attention mask is exact). Exits 1 if any output differs.
 
-    python -m stages.core.evaluation.bench                    # models/sft, 64 test prompts
-    python -m stages.core.evaluation.bench --checkpoint models/base --n 32 --batch-size 16
+    python -m tools.generation_bench                    # models/sft, 64 test prompts
+    python -m tools.generation_bench --checkpoint models/base --n 32 --batch-size 16
 """
 
 from __future__ import annotations
@@ -13,11 +13,11 @@ import argparse
 import time
 from pathlib import Path
 
-from ..config import load_config
-from ..devices import to_generation_device
-from ..io import read_jsonl
-from ..modeling import load_checkpoint, set_threads
-from .generation import generate_ids
+from stages.core.config import load_config
+from stages.core.devices import to_generation_device
+from stages.core.evaluation.generation import generate_ids
+from stages.core.io import read_jsonl
+from stages.core.modeling import load_checkpoint, set_threads
 
 
 def timed(model, tokenizer, prompts, batch_size: int, max_new_tokens: int) -> tuple[list[list[int]], float]:
@@ -28,7 +28,7 @@ def timed(model, tokenizer, prompts, batch_size: int, max_new_tokens: int) -> tu
 
 
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m stages.core.evaluation.bench", description=__doc__,
+    parser = argparse.ArgumentParser(prog="python -m tools.generation_bench", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--params", default="params.yaml", help="composed config: paths, dtype, decoding")
     parser.add_argument("--checkpoint", help="HF checkpoint directory (default: paths.sft_model)")

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Self
 
-from .judges.rubric import DIMENSIONS
+from stages.core.judges.rubric import DIMENSIONS
 
 
 @dataclass
