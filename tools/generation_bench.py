@@ -15,7 +15,7 @@ from pathlib import Path
 
 from stages.core.config import load_config
 from stages.core.devices import to_generation_device
-from stages.core.evaluation.generation import generate_ids
+from stages.core.generation import generate_ids
 from stages.core.io import read_jsonl
 from stages.core.modeling import load_checkpoint, set_threads
 

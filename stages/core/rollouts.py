@@ -69,7 +69,7 @@ def scorer_id(cfg) -> str:
 
 def sample_completions(cfg, path: Path, contexts: list[dict]) -> list[list[str]]:
     from .devices import to_generation_device
-    from .evaluation.generation import generate
+    from .generation import generate
     from .modeling import load_checkpoint, set_threads
 
     set_threads()

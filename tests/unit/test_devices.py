@@ -14,7 +14,7 @@ from transformers import PreTrainedModel
 
 from stages.core.devices import generation_device
 from stages.core.evaluation import backends
-from stages.core.evaluation.generation import generate_ids
+from stages.core.generation import generate_ids
 from stages.core.io import write_jsonl
 from stages.core.judges import build_judge
 from stages.core.rollouts import sample_completions

@@ -16,8 +16,8 @@ from tqdm.auto import tqdm
 from ..chat import ChatClient, ChatError, ClientSettings, EndpointUnavailable
 from ..devices import to_generation_device
 from ..errors import KardiaError
+from ..generation import generate
 from ..modeling import load_checkpoint
-from .generation import generate
 
 
 class BackendUnavailable(KardiaError, RuntimeError):

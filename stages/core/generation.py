@@ -1,11 +1,11 @@
-"""Batched HF generation for evaluation: left padding, KV cache, greedy by default, seeded."""
+"""Batched HF generation (evaluation, rollouts): left padding, KV cache, greedy by default, seeded."""
 
 from __future__ import annotations
 
 import torch
 from tqdm.auto import tqdm
 
-from ..modeling import chat_ids
+from .modeling import chat_ids
 
 
 @torch.inference_mode()
