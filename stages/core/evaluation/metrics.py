@@ -21,9 +21,9 @@ from __future__ import annotations
 from statistics import mean
 
 from ..format import ResponseFormat
-from ..judges import DIMENSIONS
+from ..judges import DIMENSIONS, judge_many
 from ..labels import normalize_emotion
-from ..rewards import judge_many, rubric_value, rubric_weights, weighted_reward
+from ..rewards import rubric_value, rubric_weights, weighted_reward
 from .emotion import macro_f1_statistic
 from .statistics import (
     bootstrap_ci,

@@ -6,20 +6,25 @@ stage start: raises JudgeUnavailable with a clear message when an endpoint is do
 (weights for the reward), ``version`` and ``usage`` / ``last_usage`` (calls, tokens, cache hits,
 latency). Backends: ``embedded`` (deterministic CPU proxy), ``openai`` (any OpenAI-compatible
 endpoint, async, cached), ``hf`` (a local transformers chat model, batched, cached).
+``judge_many(judge, fmt, texts, ...)`` judges the reply span of each model turn (GRPO's rubric
+reward, evaluation), abstaining (None) for the whole batch when the judge fails.
 """
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Mapping
 
 from ..chat import ClientSettings
 from ..chat import EndpointUnavailable as JudgeUnavailable
+from ..format import ResponseFormat
 from .rubric import DIMENSIONS, AnswerError, Judgement, Rubric, RubricError, load_rubric
 
 __all__ = ["DIMENSIONS", "AnswerError", "JudgeUnavailable", "Judgement", "Rubric",
-           "RubricError", "build_judge", "judge_settings", "load_rubric"]
+           "RubricError", "build_judge", "judge_many", "judge_settings", "load_rubric"]
 
 BACKENDS = ("embedded", "openai", "hf")
+log = logging.getLogger("kardia")
 
 
 def judge_settings(judge_cfg) -> str:
@@ -74,3 +79,15 @@ def build_judge(judge_cfg, cache_path: str | None = None, config_key: str = "jud
 
     return HFJudge(get("model"), rubric, batch_size=get("batch_size", 8),
                    max_new_tokens=get("max_tokens", 512), dtype=get("dtype", "float32"), cache=cache)
+
+
+def judge_many(judge, fmt: ResponseFormat, texts: list[str], personas: list[str],
+               contexts: list[str]) -> list[Judgement | None]:
+    """Judge the visible reply of each completion; None where the judge failed or abstained."""
+    items = [{"response": fmt.response_text(t), "persona": p, "context": c}
+             for t, p, c in zip(texts, personas, contexts, strict=True)]
+    try:
+        return judge.score_many(items)
+    except Exception as e:  # noqa: BLE001 - a judge outage abstains; the failure-rate limit stops the run
+        log.warning("judge failed on a batch of %d: %s", len(items), e)
+        return [None] * len(items)

@@ -10,16 +10,14 @@ from __future__ import annotations
 
 import functools
 import json
-import logging
 from collections.abc import Callable
 
-from ..errors import KardiaError
-from ..format import ResponseFormat
-from ..judges import DIMENSIONS, Judgement
-from ..labels import normalize_emotion
+from .errors import KardiaError
+from .format import ResponseFormat
+from .judges import DIMENSIONS, judge_many
+from .labels import normalize_emotion
 
 RewardFn = Callable[..., list]
-log = logging.getLogger("kardia")
 
 
 class JudgeFailureRateExceeded(KardiaError, RuntimeError):
@@ -31,18 +29,6 @@ def completion_text(completion) -> str:
     if isinstance(completion, list):
         return "".join(m["content"] for m in completion)
     return completion
-
-
-def judge_many(judge, fmt: ResponseFormat, texts: list[str], personas: list[str],
-               contexts: list[str]) -> list[Judgement | None]:
-    """Judge the visible reply of each completion; None where the judge failed or abstained."""
-    items = [{"response": fmt.response_text(t), "persona": p, "context": c}
-             for t, p, c in zip(texts, personas, contexts, strict=True)]
-    try:
-        return judge.score_many(items)
-    except Exception as e:  # noqa: BLE001 - a judge outage abstains; the failure-rate limit stops the run
-        log.warning("judge failed on a batch of %d: %s", len(items), e)
-        return [None] * len(items)
 
 
 def rubric_value(scores: dict[str, int], weights: dict[str, float] | None = None) -> float:
@@ -110,14 +96,18 @@ def make_rubric_reward(fmt: ResponseFormat, judge, max_failure_rate: float) -> R
     return rubric
 
 
+# The registry: reward name (an entry of ``reward.names``; config.REWARD_NAMES lists the same names)
+# -> factory(fmt, judge, max_failure_rate) of its reward function.
+REWARDS: dict[str, Callable[[ResponseFormat, object, float], RewardFn]] = {
+    "format": lambda fmt, judge, max_failure_rate: make_format_reward(fmt),
+    "emotion": lambda fmt, judge, max_failure_rate: make_emotion_reward(fmt),
+    "rubric": make_rubric_reward,
+}
+
+
 def build_reward_funcs(names: list[str], fmt: ResponseFormat, judge, max_failure_rate: float) -> list[RewardFn]:
     """The reward functions in ``reward.names`` order (which ``reward.weights`` follows)."""
-    factories = {
-        "format": lambda: make_format_reward(fmt),
-        "emotion": lambda: make_emotion_reward(fmt),
-        "rubric": lambda: make_rubric_reward(fmt, judge, max_failure_rate),
-    }
-    return [factories[n]() for n in names]
+    return [REWARDS[n](fmt, judge, max_failure_rate) for n in names]
 
 
 def zero_std_fraction(values: list, group_size: int) -> float | None:
