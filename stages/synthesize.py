@@ -24,7 +24,7 @@ from tqdm.auto import tqdm
 
 from stages.core.chat import ChatError
 from stages.core.config import ConfigError, load_config
-from stages.core.data.synthesis import synthesize
+from stages.core.data.construction_loop import synthesize
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -253,7 +253,7 @@ def _generator_fact_kinds() -> set[str]:
     """Every kind of profile fact the synthetic generator gives a persona, from its own output."""
     import random
 
-    from stages.core.data.synthetic import make_personas
+    from stages.core.data.synthetic_corpus import make_personas
 
     personas = make_personas(random.Random(0), 300)
     return {kind for p in personas for kind, _ in p["facts"]} | {"mbti"}  # the profile's MBTI line too
@@ -276,7 +276,7 @@ def test_generator_fact_kinds_are_what_the_pairs_name():
 
 
 def test_every_generator_occupation_is_known_to_the_contradiction_check():
-    from stages.core.data.synthetic import OCCUPATIONS
+    from stages.core.data.synthetic_corpus import OCCUPATIONS
 
     for a_occ, _skill in OCCUPATIONS:
         assert embedded._OCC_ANY.search(a_occ), f"the judge cannot tell {a_occ!r} apart from another job"

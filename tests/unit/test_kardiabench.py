@@ -91,7 +91,7 @@ def test_gated_or_offline_hub_says_how_to_get_access(root):
 
 
 def test_synthetic_corpus_passes_validation_unchanged(root, fmt):
-    from stages.core.data.synthetic import generate_corpus
+    from stages.core.data.synthetic_corpus import generate_corpus
     from stages.core.data.validation import Raw
 
     corpus = generate_corpus(60, 12, 3, fmt)

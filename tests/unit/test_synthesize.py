@@ -12,8 +12,8 @@ import time
 import pytest
 
 from stages.core.config import load_config
+from stages.core.data.construction_loop import OUTPUT, synthesize
 from stages.core.data.kardiabench import read_local
-from stages.core.data.synthesis import OUTPUT, synthesize
 from stages.core.data.validation import validate
 from tests.pipeline.conftest import compose_params
 from tests.support.fake_chat import RolePlayer

@@ -9,8 +9,8 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from stages.core.data import synthetic as syn
-from stages.core.data.synthetic import generate_corpus
+from stages.core.data import synthetic_corpus as syn
+from stages.core.data.synthetic_corpus import generate_corpus
 from stages.core.format import ResponseFormat
 from stages.core.labels import EMOTIONS
 

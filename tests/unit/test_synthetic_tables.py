@@ -12,7 +12,7 @@ from importlib import resources
 import pytest
 import yaml
 
-from stages.core.data import synthetic as syn
+from stages.core.data import synthetic_corpus as syn
 from stages.core.data.synthetic_tables import Fields, OneOf, OptionalKey, Seq, TableError, parse
 from stages.core.format import ResponseFormat
 from stages.core.io import write_jsonl
@@ -90,9 +90,9 @@ def test_loaded_tables_are_tuples_of_strings():
 
 
 def test_every_table_file_is_read_and_installed(root):
-    """Each data file beside the loader is one synthetic.py loads, and pyproject ships it."""
+    """Each data file beside the loader is one synthetic_corpus.py loads, and pyproject ships it."""
     files = sorted(p.name for p in resources.files(PACKAGE).iterdir() if p.is_file() and p.name != "__init__.py")
-    source = (root / "stages/core/data/synthetic.py").read_text()
+    source = (root / "stages/core/data/synthetic_corpus.py").read_text()
     assert files and [f for f in files if f'load("{f}"' not in source] == []
     globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][PACKAGE]
     assert [f for f in files if not any(fnmatch.fnmatch(f, g) for g in globs)] == []

@@ -12,7 +12,7 @@ from ..errors import KardiaError
 from ..format import ResponseFormat
 from .examples import split_by_persona
 from .kardiabench import read_kardiabench
-from .synthetic import generate_corpus
+from .synthetic_corpus import generate_corpus
 from .validation import Raw, Report
 
 log = logging.getLogger("kardia.prepare")

@@ -1,10 +1,10 @@
 """The synthetic corpus's vocabularies and templates as data, and the loader that checks them.
 
-The YAML files beside this module hold every phrase stages/core/data/synthetic.py draws from (its
+The YAML files beside this module hold every phrase stages/core/data/synthetic_corpus.py draws from (its
 docstring says which file holds what; the files' own comments say what each table is for).
 
 ``load(name, shape)`` reads one file and checks it against a shape written beside its use in
-synthetic.py, so a missing or malformed table fails at import with the file and key it is in,
+synthetic_corpus.py, so a missing or malformed table fails at import with the file and key it is in,
 never later as an odd sentence or a ``KeyError`` mid-corpus. Shapes:
 
     str              a string (YAML 1.1 reads unquoted yes / no / on / 3 as bool or int: rejected)

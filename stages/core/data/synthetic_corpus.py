@@ -570,7 +570,7 @@ def generate_corpus(n_dialogues: int, n_personas: int, seed: int, fmt: ResponseF
             for i in range(n_dialogues)]
 
 
-# Public pieces for the construction loop (stages/core/data/synthesis.py): its embedded backend plays
+# Public pieces for the construction loop (stages/core/data/construction_loop.py): its embedded backend plays
 # U, A and R from one scripted dialogue, and its emotion-jump filter uses the confusable clusters.
 make_personas = _make_personas
 scripted_dialogue = _dialogue

@@ -31,7 +31,7 @@ from ..curriculum import DECISIONS
 from ..format import ResponseFormat
 from ..io import read_jsonl, write_json
 from ..labels import EMOTIONS, normalize_emotion
-from . import synthetic
+from . import synthetic_corpus
 from .examples import SOURCE_FORMAT, context_text
 from .validation import RecordError, check_record, persona_id
 
@@ -82,7 +82,7 @@ class ScenarioSource:
             missing = [key for key in ("person", "situation", "emotion") if not isinstance(row.get(key), str)]
             if missing:
                 raise ValueError(f"{syn.seeds_path}:{k}: scenario seed lacks string field(s) {missing}")
-        self.personas = synthetic.make_personas(random.Random(cfg.seed), syn.n_personas)
+        self.personas = synthetic_corpus.make_personas(random.Random(cfg.seed), syn.n_personas)
 
     def __call__(self, index: int) -> Scenario:
         if self.rows:
@@ -93,13 +93,13 @@ class ScenarioSource:
                             persona_id(person))
         rng = dialogue_rng(self.seed, index)
         persona = self.personas[rng.randrange(len(self.personas))]
-        script = synthetic.scripted_dialogue(rng, index, persona, self.fmt, self.max_exchanges)
+        script = synthetic_corpus.scripted_dialogue(rng, index, persona, self.fmt, self.max_exchanges)
         return Scenario(index, script["person"], script["mbti"], script["emotion"], script["situation"],
                         script["anon_username"], script["persona_id"], script["cue"], script)
 
 
 class EmbeddedRoles:
-    """Offline U, A and R played from synthetic.py's scripted dialogue of the scenario.
+    """Offline U, A and R played from synthetic_corpus.py's scripted dialogue of the scenario.
 
     U and A return the script's turns (a template generator has nothing better to revise to, so a
     revision repeats the turn); R draws FAIL with the corpus's per-cue rate, else SOLVED on the
@@ -121,7 +121,7 @@ class EmbeddedRoles:
 
     async def reviewer(self, s: Scenario, history: list[dict], candidate: str, turn: int, attempt: int) -> str:
         rng = dialogue_rng(self.seed, s.index, "R", turn, attempt)
-        if rng.random() < synthetic.reviewer_fail_rate(s.cue):
+        if rng.random() < synthetic_corpus.reviewer_fail_rate(s.cue):
             return "FAIL"
         return "SOLVED" if turn + 1 >= len(self._turns(s, "assistant")) else "PASS"
 
@@ -251,7 +251,7 @@ def filter_reason(record: dict, filters, limits) -> tuple[str, str] | None:
     if filters.emotion_jump:
         labels = [normalize_emotion(sp["emotion"]) for sp in spans]
         for k in range(1, len(labels)):
-            if not synthetic.same_cluster(labels[k - 1], labels[k]):
+            if not synthetic_corpus.same_cluster(labels[k - 1], labels[k]):
                 return "emotion_jump", f"assistant turns {k - 1}->{k}: {labels[k - 1]} -> {labels[k]}"
     return None
 
