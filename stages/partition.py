@@ -21,9 +21,12 @@ from stages.core.io import read_jsonl, write_jsonl, write_text
 from stages.core.stage import stage_main
 
 UNSCORED = "unscored"  # rollouts with max_contexts: examples whose dialogue was not sampled
+# What each partition method returns: train and test with a "difficulty" each, its metrics, and the
+# train split's resolution rate per dialogue (the difficulty histogram).
+Labelled = tuple[list[dict], list[dict], dict[str, float], dict[str, float]]
 
 
-def label_by_trace(train: list[dict], test: list[dict], cfg) -> tuple[list[dict], list[dict], dict]:
+def label_by_trace(train: list[dict], test: list[dict], cfg) -> Labelled:
     p = cfg.partition
     missing = next((ex for ex in train + test if not ex.get("trace")), None)
     if missing is not None:
@@ -41,7 +44,7 @@ def trace_resolution(examples: list[dict]) -> dict[str, float]:
     return {ex["dialogue_id"]: 1 - trace_rates(ex["trace"])["FAIL"] for ex in examples}
 
 
-def label_by_rollouts(train: list[dict], test: list[dict], cfg) -> tuple[list[dict], list[dict], dict, dict]:
+def label_by_rollouts(train: list[dict], test: list[dict], cfg) -> Labelled:
     from stages.core import rollouts
 
     ro = cfg.partition.rollouts
@@ -60,7 +63,7 @@ def label_by_rollouts(train: list[dict], test: list[dict], cfg) -> tuple[list[di
     return labelled[0], labelled[1], metrics, train_rates
 
 
-def label_by_ablation(train: list[dict], test: list[dict], cfg) -> tuple[list[dict], list[dict], dict, dict]:
+def label_by_ablation(train: list[dict], test: list[dict], cfg) -> Labelled:
     by_dialogue = ABLATIONS[cfg.partition.method](train, cfg.partition, cfg.seed)
     _, test, _, _ = label_by_trace([], test, cfg)
     return [{**ex, "difficulty": by_dialogue[ex["dialogue_id"]]} for ex in train], test, {}, trace_resolution(train)
