@@ -13,10 +13,10 @@ from pathlib import Path
 from stages.core.evaluation.backends import BACKENDS, generate_api
 from stages.core.evaluation.emotion import confusion_records
 from stages.core.evaluation.label_baselines import label_baselines
+from stages.core.evaluation.markdown_report import markdown_report
 from stages.core.evaluation.metrics import RADAR_AXES, aggregate, compare, score_examples
 from stages.core.evaluation.paper import load_paper, render
 from stages.core.evaluation.plots import radar_png
-from stages.core.evaluation.report import markdown_report
 from stages.core.evaluation.statistics import bootstrap_ci
 from stages.core.format import ResponseFormat
 from stages.core.io import read_jsonl, write_json, write_jsonl, write_text
