@@ -2,18 +2,20 @@
 any OpenAI-compatible baselines) and score format compliance, emotion accuracy / macro-F1, the five
 rubric dimensions (1-5) with judge coverage, BLEU, ROUGE-L, Distinct-1/2 and length, overall and on
 the hard / easy subsets, with paired comparisons. Writes the metrics, a Markdown report, every
-prediction, our numbers beside the paper's, the radar chart and the emotion confusion matrices."""
+prediction, our numbers beside the paper's, the radar chart, the emotion confusion matrices and the final
+model's card with the evaluation table (reports/model_card.md)."""
 
 from __future__ import annotations
 
 import itertools
+import logging
 import random
 from pathlib import Path
 
 from stages.core.evaluation.backends import BACKENDS, generate_api
 from stages.core.evaluation.emotion import confusion_records
 from stages.core.evaluation.label_baselines import label_baselines
-from stages.core.evaluation.markdown_report import markdown_report
+from stages.core.evaluation.markdown_report import markdown_report, paper_table
 from stages.core.evaluation.metrics import RADAR_AXES, aggregate, compare, score_examples
 from stages.core.evaluation.paper import load_paper, render
 from stages.core.evaluation.plots import radar_png
@@ -21,9 +23,12 @@ from stages.core.evaluation.statistics import bootstrap_ci
 from stages.core.format import ResponseFormat
 from stages.core.io import read_jsonl, write_json, write_jsonl, write_text
 from stages.core.judges import build_judge, judge_settings
+from stages.core.model_card import CARD, evaluation_card
 from stages.core.modeling import set_threads
 from stages.core.stage import StageFailed, stage_main
 from stages.core.tracking import log_artifact
+
+log = logging.getLogger("kardia")
 
 SUBSETS = {"eval": lambda r: True, "eval_hard": lambda r: r["difficulty"] == "hard",
            "eval_easy": lambda r: r["difficulty"] == "easy"}
@@ -101,6 +106,11 @@ def run(cfg) -> dict[str, float]:
                                   for b in ev.api_baselines]}
     report = markdown_report(metrics, list(SUBSETS), models, pairs, settings, list(references))
     write_text(reports / "eval.md", report)
+    if ev.models:   # the final checkpoint's card with this table: evaluate's output, not the checkpoint's
+        final = ev.models[-1]
+        write_text(reports / "model_card.md", evaluation_card(
+            Path(checkpoint(cfg, final)) / CARD, final, metrics, paper_table(metrics, list(SUBSETS), [final]),
+            settings, cfg.data.get("hf_dataset") or f"kardia-{cfg.data.source}"))
     write_text(reports / "paper_vs_ours.md", render(load_paper(Path(cfg.paths.paper_numbers)), [
         {"name": "this run", "metrics": metrics}], "eval", judge_settings(cfg.eval_judge), cfg.data.source, cfg.model.name))
     for name in models:
@@ -110,7 +120,8 @@ def run(cfg) -> dict[str, float]:
               plots / "radar.png", f"{len(examples)} held-out examples, judge: {judge_settings(cfg.eval_judge)}")
     log_artifact(reports, "reports")
     log_artifact(plots, "plots")
-    print(report)
+    # not printed here: `make pipeline` prints it once, after DVC (which may skip this stage) is done
+    log.info("report: %s; model card with the evaluation: %s", reports / "eval.md", reports / "model_card.md")
 
     low = {m: metrics[f"eval/{m}/judge_coverage"] for m in models
            if metrics[f"eval/{m}/judge_coverage"] < ev.min_judge_coverage}

@@ -112,6 +112,7 @@ class Model:
     max_length: int
     dtype: str
     lora: Lora
+    license: str = "other"     # the model card's `license` (model_card.py)
 
 
 @dataclass

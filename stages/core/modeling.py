@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 
 import torch
@@ -185,12 +185,15 @@ def merge_lora(model):
     return model.merge_and_unload() if hasattr(model, "merge_and_unload") else model
 
 
-def save_checkpoint(model, tokenizer, path: str | Path) -> None:
-    """Save a plain HF checkpoint atomically; LoRA adapters are merged so any loader can read it."""
+def save_checkpoint(model, tokenizer, path: str | Path, extras: Callable[[Path], None] | None = None) -> None:
+    """Save a plain HF checkpoint atomically; LoRA adapters are merged so any loader can read it.
+    ``extras(directory)`` adds files (model_card.dress) before the directory is renamed into place."""
     model = merge_lora(model)
     with atomic_path(path, is_dir=True) as tmp:
         model.save_pretrained(tmp)
         tokenizer.save_pretrained(tmp)
+        if extras is not None:
+            extras(tmp)
 
 
 def chat_ids(tokenizer, messages: list[dict], add_generation_prompt: bool = False) -> list[int]:

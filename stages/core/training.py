@@ -1,5 +1,6 @@
 """What SFT and GRPO share: load the policy, train with a TRL trainer (resuming a crashed run from its
-persistent checkpoints), prove the weights moved, save a plain checkpoint atomically, and turn the
+persistent checkpoints), prove the weights moved, save a plain checkpoint atomically (with evaluate's
+generation settings, the default system prompt and a model card: model_card.py), and turn the
 trainer's log history into plot series."""
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import torch
 from datasets import Dataset
 
 from . import checkpoints
+from .config import params_hash
 from .distributed import is_main, trained_model
 from .io import atomic_path, read_jsonl
 from .modeling import (
@@ -24,7 +26,8 @@ from .modeling import (
     save_checkpoint,
     set_threads,
 )
-from .tracking import log_artifact, set_tags
+from .model_card import dress, training_card
+from .tracking import git_commit, log_artifact, set_tags
 
 log = logging.getLogger("kardia")
 
@@ -62,11 +65,19 @@ def fit(cfg, stage: str, init_path: str, data_path: str | Path, out_path: str,
                           merge_lora)   # every rank: gathers shards under ZeRO-3 / FSDP
     if model is not None:
         after = parameter_fingerprint(model)
-        save_checkpoint(model, tokenizer, out_path)
+        save_trained(cfg, stage, model, tokenizer, init_path, data_path, out_path, metrics)
         checkpoints.finish(output_dir)
         delta = torch.linalg.vector_norm(after - before).item()
         metrics["train/weight_change"] = delta / max(torch.linalg.vector_norm(before).item(), 1e-12)
     return trainer.state.log_history, metrics
+
+
+def save_trained(cfg, stage: str, model, tokenizer, init_path: str, data_path: str | Path, out_path: str,
+                 metrics: dict[str, float]) -> None:
+    """Save the trained checkpoint atomically with what its users need (model_card.py): evaluate's
+    generation settings, the default system prompt in the chat template, and the model card."""
+    card = training_card(cfg, stage, init_path, data_path, metrics, git_commit(), params_hash(cfg))
+    save_checkpoint(model, tokenizer, out_path, extras=lambda directory: dress(directory, card, cfg.evaluate, cfg.format))
 
 
 def skip(stage: str, init_path: str, out_path: str, series_path: str | Path, columns: list[str]) -> dict[str, float]:

@@ -58,8 +58,11 @@ def test_params_groups_exist_and_reward_reaches_only_partition_and_grpo(root):
     stages = load(root)
     params = yaml.safe_load((root / "params.yaml").read_text())
     for stage in stages.values():
-        for group in stage["params"]:
-            assert group in params
+        for group in stage["params"]:   # a group, or one dotted key of a group
+            node = params
+            for part in group.split("."):
+                assert part in node, group
+                node = node[part]
     # partition reads reward too (method=rollouts scores samples with it); under the trace rule its outputs
     # do not change with the weights, so DVC's content hashes keep sft from re-running on a reward ablation.
     assert [n for n, s in stages.items() if "reward" in s["params"]] == ["partition", "grpo"]

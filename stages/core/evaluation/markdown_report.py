@@ -70,6 +70,11 @@ def _reference_table(metrics, subsets, models, references) -> list[str]:
     return lines
 
 
+def paper_table(metrics: dict[str, float], subsets: list[str], models: list[str]) -> str:
+    """The table of the paper's axes (mean [95 % interval]) for ``models``, as Markdown."""
+    return "\n".join(_table(metrics, subsets, models, PAPER_TABLE))
+
+
 def markdown_report(metrics: dict[str, float], subsets: list[str], models: list[str],
                     pairs: list[tuple[str, str]], settings: dict, references: list[str] = ()) -> str:
     lines = ["# Evaluation on held-out personas", "",
