@@ -14,6 +14,7 @@ from stages.core.format import ResponseFormat
 from stages.core.judges import DIMENSIONS, build_judge
 from stages.core.rewards import build_reward_funcs, with_group_stats
 from stages.core.stage import stage_main
+from stages.core.trainer_logs import without_completion_tables
 from stages.core.training import fit, load_examples, skip, window_mean, write_series
 
 
@@ -41,6 +42,8 @@ def run(cfg) -> dict[str, float]:
                          ["prompt", "emotion", "persona", "context"])
 
     trainer_class = PlainLogprobGRPOTrainer if cfg.grpo.logprobs == "plain" else GRPOTrainer
+    if not cfg.grpo.print_completions:
+        trainer_class = without_completion_tables(trainer_class)
 
     def make_trainer(model, tokenizer, output_dir):
         args = GRPOConfig(output_dir=output_dir, seed=cfg.seed, reward_weights=list(cfg.reward.weights),

@@ -174,6 +174,7 @@ class ServerLifecycle:
 @dataclass
 class Grpo(Training):
     logprobs: str = "fused"  # fused: TRL's chunked LM head | plain: the model's own logits (grpo_logprobs.py)
+    print_completions: bool = False   # TRL's rich completion tables in the log (trainer_logs.py)
     # trainer.vllm_mode=server: the launcher's `trl vllm-serve` (where it listens, its GPUs and memory
     # are the trainer's own vllm_server_* / vllm_* fields)
     vllm_server: Optional[ServerLifecycle] = None

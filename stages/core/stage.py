@@ -153,6 +153,23 @@ def stage_main(name: str, run: Callable, description: str) -> Callable[[list[str
             except KeyboardInterrupt as e:
                 return fail(name, f"interrupted ({e or 'SIGINT'}); DVC records nothing of this run", 130, redact)
         log.info("stage %s done in %.1fs: %s", name, time.perf_counter() - start,
-                 ", ".join(f"{k}={v:.4g}" for k, v in sorted(metrics.items())))
+                 metrics_summary(metrics, metrics_path(cfg, name)))
         return 0
     return main
+
+
+SUMMARY_CHARS = 160
+
+
+def metrics_summary(metrics: dict[str, float], path: str | Path) -> str:
+    """The metrics as ``k=v, …`` while that stays under SUMMARY_CHARS, then where the rest are: the
+    stage-done line of evaluate once listed all ~800 metrics on one 27,000-character line."""
+    shown, size = [], 0
+    for key, value in sorted(metrics.items()):
+        item = f"{key}={value:.4g}"
+        if size + len(item) > SUMMARY_CHARS:
+            break
+        shown.append(item)
+        size += len(item) + 2
+    rest = len(metrics) - len(shown)
+    return ", ".join(shown) + (f" … (+{rest} more in {path})" if rest else "")

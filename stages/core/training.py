@@ -28,6 +28,7 @@ from .modeling import (
 )
 from .model_card import dress, training_card
 from .tracking import git_commit, log_artifact, set_tags
+from .trainer_logs import compact_logs
 
 log = logging.getLogger("kardia")
 
@@ -54,6 +55,7 @@ def fit(cfg, stage: str, init_path: str, data_path: str | Path, out_path: str,
     model = apply_lora(model, cfg.model.lora)
     output_dir = checkpoints.run_dir(cfg, stage, init_path, data_path)  # the same directory on every rank
     trainer = make_trainer(model, tokenizer, str(output_dir))
+    compact_logs(trainer, stage)   # one short line per logging step; every value still goes to MLflow
     resume = checkpoints.resume_point(stage, output_dir)
     if resume:
         set_tags({"resumed_from": Path(resume).name})
