@@ -34,17 +34,25 @@ TRAINER_STATE = "trainer_state.json"  # written last by Trainer._save_checkpoint
 
 
 def stage_params(stage: str) -> list[str]:
-    """The params groups dvc.yaml declares for ``stage``: one source for what a stage's result depends on."""
+    """The params groups (or dotted keys) dvc.yaml declares for ``stage``: one source for what a stage's
+    result depends on."""
     params = yaml.safe_load(DVC_YAML.read_text())["stages"][stage]["params"]
     if not all(isinstance(p, str) for p in params):
         raise RuntimeError(f"{DVC_YAML}: stage {stage} params must be params.yaml keys, got {params}")
     return params
 
 
+def _lookup(values: dict, name: str):
+    """A params group, or one dotted key of it (``evaluate.max_new_tokens``), as dvc.yaml names it."""
+    for part in name.split("."):
+        values = values[part]
+    return values
+
+
 def run_key(cfg, stage: str, init_path: str | Path, data_path: str | Path) -> dict:
     """What decides a run of ``stage``, as plain data (hashed into the run directory's name)."""
     values = OmegaConf.to_container(cfg, resolve=True)
-    groups = {name: values[name] for name in stage_params(stage)}
+    groups = {name: _lookup(values, name) for name in stage_params(stage)}
     groups[stage]["trainer"] = {k: v for k, v in groups[stage]["trainer"].items() if k not in NOT_IN_KEY}
     return {"stage": stage, "params": groups,
             "init": checkpoint_fingerprint(init_path, f"{stage} input"),
