@@ -42,9 +42,28 @@ def test_outputs_exist(pipeline):
                  "data/prepared/stats.json", "data/partitioned/easy.jsonl", "data/partitioned/hard.jsonl",
                  "models/base/config.json", "models/sft/model.safetensors", "models/grpo/model.safetensors",
                  "plots/sft_loss.csv", "plots/grpo_rewards.csv", "reports/eval.md", "reports/predictions.jsonl",
-                 "reports/paper_vs_ours.md", "plots/evaluate/radar.png", "plots/evaluate/confusion_sft.json"]:
+                 "reports/paper_vs_ours.md", "plots/evaluate/radar.png", "plots/evaluate/confusion_sft.json",
+                 "models/sft/README.md", "models/grpo/README.md", "reports/model_card.md"]:
         assert (work / path).exists(), path
     assert not [p for p in work.rglob(".*") if p.name.startswith((".model", ".train", ".eval"))], "temp files left"
+
+
+def test_checkpoints_carry_generation_settings_system_prompt_and_card(pipeline):
+    from transformers import AutoTokenizer, GenerationConfig
+
+    from stages.core.model_card import read_card
+
+    work, _ = pipeline
+    for stage in ("sft", "grpo"):
+        assert GenerationConfig.from_pretrained(work / "models" / stage).max_new_tokens == 48   # TINY's evaluate
+        text = AutoTokenizer.from_pretrained(work / "models" / stage).apply_chat_template(
+            [{"role": "user", "content": "hi"}], tokenize=False)
+        assert text.startswith("<|im_start|>system\nSupport this user in four spans.<|im_end|>")
+        meta, _ = read_card(work / "models" / stage / "README.md")
+        assert meta["kardia"]["reproduce"].endswith(f"dvc exp apply pytest-tiny && dvc repro {stage}")
+    meta, body = read_card(work / "reports/model_card.md")
+    assert meta["kardia"]["stage"] == "grpo" and meta["model-index"][0]["results"][0]["metrics"]
+    assert "| grpo | eval |" in body
 
 
 def test_persona_disjoint_split(pipeline):
