@@ -18,6 +18,7 @@ from . import checkpoints
 from .config import params_hash
 from .distributed import is_main, trained_model
 from .io import atomic_path, read_jsonl
+from .model_card import dress, training_card
 from .modeling import (
     apply_lora,
     load_checkpoint,
@@ -26,7 +27,6 @@ from .modeling import (
     save_checkpoint,
     set_threads,
 )
-from .model_card import dress, training_card
 from .tracking import git_commit, log_artifact, set_tags
 from .trainer_logs import compact_logs
 

@@ -49,7 +49,7 @@ def saved(tmp_path_factory):
 
 @pytest.mark.parametrize("stage", ["sft", "grpo"])
 def test_generation_config_holds_evaluates_settings(saved, stage):
-    cfg, tmp_path = saved
+    _, tmp_path = saved
     generation = GenerationConfig.from_pretrained(tmp_path / stage)
     assert generation.max_new_tokens == 160 and generation.do_sample is False
     model = AutoModelForCausalLM.from_pretrained(tmp_path / stage)
