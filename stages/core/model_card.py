@@ -196,7 +196,7 @@ def evaluation_card(model_card: str | Path, model: str, metrics: dict[str, float
                     settings: dict, dataset: str) -> str:
     """The card of the evaluated ``model``: its training card (from its checkpoint) with a
     ``model-index`` of the headline metrics and the evaluation table with intervals."""
-    from .evaluation.report import PAPER_TABLE
+    from .evaluation.markdown_report import PAPER_TABLE
 
     path = Path(model_card)
     meta, body = read_card(path) if path.exists() else ({}, f"\n# {model}\n")
