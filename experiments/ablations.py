@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from experiments import gpu_workers
 from experiments.dvcexp import (
     ROOT,
     ExperimentConfigError,
@@ -44,6 +45,7 @@ class Table:
     seeds: list[int]
     jobs: int
     overrides: list[str] = field(default_factory=list)
+    gpus_per_worker: int | None = None   # each queue worker's own CUDA_VISIBLE_DEVICES slice (gpu_workers.py)
 
     def exp_name(self, experiment: str, seed: int) -> str:
         return f"{self.name}-{experiment}-s{seed}"
@@ -62,10 +64,14 @@ def load_table(name: str, path: Path = TABLES, conf: Path = ROOT / "conf") -> Ta
     source = f"{path}: tables.{name}"
     table = Table(name=name, experiments=require(spec, "experiments", list, source),
                   metrics=require(spec, "metrics", list, source), seeds=require(spec, "seeds", list, source),
-                  jobs=require(spec, "jobs", int, source), overrides=[str(o) for o in spec.get("overrides") or []])
+                  jobs=require(spec, "jobs", int, source), overrides=[str(o) for o in spec.get("overrides") or []],
+                  gpus_per_worker=spec.get("gpus_per_worker"))
     missing = [e for e in table.experiments if not (conf / "experiment" / f"{e}.yaml").exists()]
     if missing:
         raise ExperimentConfigError(f"{source}: key 'experiments': no conf/experiment file for {missing}")
+    if table.gpus_per_worker is not None and not (isinstance(table.gpus_per_worker, int) and table.gpus_per_worker > 0):
+        raise ExperimentConfigError(f"{source}: key 'gpus_per_worker' must be a positive integer or null, "
+                                    f"got {table.gpus_per_worker!r}")
     if not table.seeds or not all(isinstance(s, int) for s in table.seeds):
         raise ExperimentConfigError(f"{source}: key 'seeds' must be a non-empty list of integers")
     return table
@@ -136,6 +142,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("table", help="a table of experiments/tables.yaml, e.g. reward_components")
     parser.add_argument("--tables", type=Path, default=TABLES, help="tables file (default: experiments/tables.yaml)")
     parser.add_argument("-j", "--jobs", type=int, help="queue workers (default: the table's jobs)")
+    parser.add_argument("--gpus-per-worker", type=int,
+                        help="give each queue worker its own GPUs, this many (default: the table's gpus_per_worker; "
+                             "none: workers share what is visible)")
     parser.add_argument("--dry-run", action="store_true", help="print the dvc commands; run nothing")
     parser.add_argument("--render-only", action="store_true", help="render from existing experiments; run nothing")
     parser.add_argument("--rerun", action="store_true", help="queue rows that already have an experiment too")
@@ -150,13 +159,21 @@ def main(argv: list[str] | None = None) -> int:
         print(f"error: {e}", file=sys.stderr)
         return 2
     jobs = args.jobs or table.jobs
+    per_worker = args.gpus_per_worker or table.gpus_per_worker
+    try:   # too few GPUs for the workers fails now, before anything is queued
+        starts = gpu_workers.start_commands(jobs, per_worker) if not args.render_only else []
+    except ExperimentConfigError as e:
+        print(f"error: {e}", file=sys.stderr)
+        return 2
 
     if not args.render_only:
         existing = set() if args.rerun or args.dry_run else {e.name for e in exp_show(root) if e.name}
         commands = queue_commands(table, existing)
         if args.dry_run:
-            for c in [*commands, ["queue", "start", "-j", str(jobs)]]:
+            for c in commands:
                 print("dvc " + " ".join(f"'{a}'" if "=" in a else a for a in c))
+            for extra, c in starts:
+                print(gpu_workers.shown(extra, c))
             return 0
         uri, _ = shared_mlflow_store(root)  # created once, before any worker
         env = tool_env({"MLFLOW_TRACKING_URI": uri})
@@ -165,7 +182,11 @@ def main(argv: list[str] | None = None) -> int:
         for c in commands:
             dvc(c, cwd=root, env=env)
         if commands:
-            dvc(["queue", "start", "-j", str(jobs)], cwd=root, env=env)
+            try:
+                gpu_workers.start(root, jobs, per_worker, env)
+            except ExperimentConfigError as e:
+                print(f"error: {e}", file=sys.stderr)
+                return 2
             status = wait(root, [c[c.index("-n") + 1] for c in commands], args.poll, args.timeout)
             failed = sorted(n for n, s in status.items() if s != "Success")
             if failed:
