@@ -46,3 +46,24 @@ def test_the_composed_gpu_configs_are_valid(root, tmp_path):
     assert not gpu.grpo.trainer.use_cpu and gpu.grpo.trainer.bf16
     assert vllm.grpo.trainer.use_vllm and vllm.grpo.trainer.vllm_mode == "colocate" and vllm.evaluate.backend == "vllm"
     assert ddp.launch.name == "ddp" and ddp.launch.num_processes == 2 and ddp.paths.sft_model == "models/sft_ddp"
+
+
+def test_the_runner_reports_passed_failed_skipped_and_keeps_to_its_budget(tmp_path):
+    from tools.gpu_smoke import Step, run, table
+
+    py = ["python", "-c"]
+    plan = [Step("ok", [*py, "print('placement ok: cuda:0')"], expect="placement ok"),
+            Step("exit 1", [*py, "import sys; print('boom'); sys.exit(1)"]),
+            Step("no expected line", [*py, "print('generating on cpu')"], expect="generating on cuda"),
+            Step("too slow", [*py, "import time; time.sleep(30)"], timeout_s=1),
+            Step("ddp", [*py, "pass"], gpus=2, needs=["2 GPUs"]),
+            Step("sees its GPU", [*py, "import os; print('gpu', os.environ['CUDA_VISIBLE_DEVICES'])"], expect="gpu 7")]
+    rows = run(plan, tmp_path, ["7"], budget_s=60)
+    assert [(r[0], r[1]) for r in rows] == [("ok", "passed"), ("exit 1", "FAILED"), ("no expected line", "FAILED"),
+                                           ("too slow", "FAILED"), ("ddp", "skipped"), ("sees its GPU", "passed")]
+    assert rows[0][3] == "placement ok: cuda:0" and rows[1][3].startswith("exit 1; boom (log ")
+    assert "no line with 'generating on cuda'" in rows[2][3] and rows[3][3].startswith("exit timeout")
+    assert rows[4][3] == "needs 2 GPUs"
+    assert table(rows).splitlines()[2].startswith("| ok | passed |")
+    (tmp_path / "again").mkdir()
+    assert [r[1] for r in run(plan[:1], tmp_path / "again", ["7"], budget_s=5)] == ["skipped"]   # < 10 s left
