@@ -2,11 +2,12 @@
 
 `dvc queue start -j N` spawns N workers that all inherit one environment: every queued experiment
 would see every GPU, and the ranks of two experiments (or the vLLM servers of stages/core/serving.py,
-which take the GPUs after the training ones) would land on the same devices. DVC numbers its workers
-1..N, and `dvc queue start -j k` starts only those of 1..k not yet running, each with the environment
-of the `dvc` command that started it. So worker k is started alone, by `dvc queue start -j k` with
-CUDA_VISIBLE_DEVICES set to its slice, once worker k-1 is up (started earlier, DVC would not see it
-yet and start it again).
+which take the GPUs after the training ones) would land on the same devices. So each worker is spawned
+here on its own, by DVC's own spawn of worker number k (what `dvc queue start` calls for k = 1..N), in a
+process whose CUDA_VISIBLE_DEVICES is the worker's slice; the worker and every experiment it runs
+inherit it. Not `dvc queue start -j k` once per worker: it skips only the workers that answer a celery
+ping, and one that is starting or busy may not, and would be started a second time with the next
+worker's GPUs.
 
 Each experiment then sees its worker's GPUs as 0..n-1: give it `-S launch.num_processes=<n>` (or fewer,
 leaving the rest to a `grpo=vllm_server` policy server).
@@ -19,17 +20,17 @@ leaving the rest to a `grpo=vllm_server` policy server).
 from __future__ import annotations
 
 import argparse
-import re
+import os
 import shlex
+import subprocess
 import sys
-import time
+import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from experiments.dvcexp import ROOT, ExperimentConfigError, dvc, tool_env
+from experiments.dvcexp import ROOT, ExperimentConfigError, tool_env
 
-POLL_S = 1.0
-START_TIMEOUT_S = 120.0   # a worker is a celery process: a few seconds to come up, more on a loaded machine
+WORKER_PIDS = ".dvc/tmp/exps/celery/dvc-exp-worker-{k}.pid"   # where DVC's spawn records worker k
 
 
 def visible_gpus() -> list[str]:
@@ -51,65 +52,80 @@ def slices(visible: Sequence[str], jobs: int, per_worker: int) -> list[list[str]
 
 
 def start_commands(jobs: int, per_worker: int | None, visible: Sequence[str] | None = None) -> list[tuple[dict, list[str]]]:
-    """(extra environment, dvc arguments) per `dvc queue start`, in order. No GPUs per worker: one
+    """(extra environment, command) per worker start, in order. No GPUs per worker: one
     `dvc queue start -j N`, every worker sharing what is visible (the CPU default)."""
     if not per_worker:
-        return [({}, ["queue", "start", "-j", str(jobs)])]
+        return [({}, ["dvc", "queue", "start", "-j", str(jobs)])]
     gpus = slices(visible_gpus() if visible is None else visible, jobs, per_worker)
-    return [({"CUDA_VISIBLE_DEVICES": ",".join(g)}, ["queue", "start", "-j", str(k)])
+    return [({"CUDA_VISIBLE_DEVICES": ",".join(g)}, ["python", "-m", "experiments.gpu_workers", "--spawn-worker", str(k)])
             for k, g in enumerate(gpus, start=1)]
 
 
-def shown(extra: dict, args: list[str]) -> str:
-    return " ".join([*(f"{k}={shlex.quote(v)}" for k, v in extra.items()), "dvc", *args])
+def shown(extra: dict, argv: list[str]) -> str:
+    return " ".join([*(f"{k}={shlex.quote(v)}" for k, v in extra.items()), *map(shlex.quote, argv)])
 
 
-def worker_count(root: Path, run: Callable = dvc) -> tuple[int, int]:
-    """(workers up, experiments still queued), from `dvc queue status`."""
-    out = run(["queue", "status"], cwd=root).stdout
-    m = re.search(r"Worker status: (\d+) active, (\d+) idle", out)
-    up = int(m[1]) + int(m[2]) if m else 0
-    queued = sum(1 for line in out.splitlines() if line.split() and line.split()[-1] == "Queued")
-    return up, queued
+def running(root: Path, k: int) -> int | None:
+    """The pid of DVC queue worker k of ``root`` when it is alive."""
+    try:
+        pid = int((root / WORKER_PIDS.format(k=k)).read_text().strip())
+        os.kill(pid, 0)
+        return pid
+    except (OSError, ValueError):
+        return None
+
+
+def spawn_worker(root: Path, k: int) -> None:
+    """DVC's own start of queue worker k (a detached `dvc exp queue-worker`), in this process's environment."""
+    from dvc.repo import Repo
+
+    with Repo(str(root)) as repo:
+        repo.experiments.celery_queue._spawn_worker(k)
 
 
 def start(root: Path, jobs: int, per_worker: int | None, env: dict[str, str] | None = None,
-          visible: Sequence[str] | None = None, timeout_s: float = START_TIMEOUT_S, run: Callable = dvc) -> None:
-    """Start the queue workers, worker k with its own GPUs; waits for each before the next."""
+          visible: Sequence[str] | None = None, run: Callable = subprocess.run) -> None:
+    """Start the queue workers, worker k with its own GPUs."""
     env = env or tool_env()
     commands = start_commands(jobs, per_worker, visible)
-    for k, (extra, args) in enumerate(commands, start=1):
-        print(f"queue worker {k}/{len(commands)}: {shown(extra, args)}", file=sys.stderr)
-        run(args, cwd=root, env={**env, **extra})
-        if len(commands) == 1:
-            return
-        deadline = time.monotonic() + timeout_s
-        while True:
-            up, queued = worker_count(root, run)
-            if up >= k:
-                break
-            if queued == 0:   # the workers already up took every experiment: more would sit idle
-                print(f"queue: nothing left queued; {k} of {len(commands)} workers started", file=sys.stderr)
-                return
-            if time.monotonic() >= deadline:
-                raise ExperimentConfigError(
-                    f"queue worker {k} not up within {timeout_s:g}s of `{shown(extra, args)}` "
-                    f"({up} up); see `dvc queue status` and .dvc/tmp/exps/celery/")
-            time.sleep(POLL_S)
+    busy = {k: pid for k in range(1, len(commands) + 1) if per_worker and (pid := running(root, k))}
+    if busy:   # a second worker k would take experiments with the old one's GPUs in its name
+        raise ExperimentConfigError(f"queue workers {busy} (number: pid) are still running; "
+                                    "wait for them or `dvc queue stop`, then start again")
+    for k, (extra, argv) in enumerate(commands, start=1):
+        print(f"queue worker {k}/{len(commands)}: {shown(extra, argv)}", file=sys.stderr)
+        if argv[0] == "python":
+            argv = [sys.executable, *argv[1:]]
+        # output to a file, not a pipe: the detached worker inherits it, and a pipe would stay open (and
+        # this wait would never end) for as long as the worker lives
+        with tempfile.TemporaryFile("w+") as out:
+            proc = run(argv, cwd=root, env={**env, **extra}, stdout=out, stderr=subprocess.STDOUT,
+                       stdin=subprocess.DEVNULL, check=False)
+            if proc.returncode != 0:
+                out.seek(0)
+                raise ExperimentConfigError(f"`{shown(extra, argv)}` failed: {out.read()[-1500:]}")
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m experiments.gpu_workers", description=__doc__,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("-j", "--jobs", type=int, required=True, help="queue workers to start")
-    parser.add_argument("--gpus-per-worker", type=int, required=True,
+    parser.add_argument("-j", "--jobs", type=int, help="queue workers to start")
+    parser.add_argument("--gpus-per-worker", type=int,
                         help="GPUs each worker's experiments see (CUDA_VISIBLE_DEVICES slices of the visible ones)")
-    parser.add_argument("--dry-run", action="store_true", help="print the dvc commands; start nothing")
+    parser.add_argument("--dry-run", action="store_true", help="print the commands; start nothing")
+    parser.add_argument("--spawn-worker", type=int, metavar="K",
+                        help="start only DVC queue worker K of the repository here, with this environment "
+                             "(what the start of each worker runs)")
     args = parser.parse_args(argv)
+    if args.spawn_worker is not None:
+        spawn_worker(Path.cwd(), args.spawn_worker)
+        return 0
+    if not args.jobs or not args.gpus_per_worker:
+        parser.error("give -j and --gpus-per-worker")
     try:
         if args.dry_run:
-            for extra, dvc_args in start_commands(args.jobs, args.gpus_per_worker):
-                print(shown(extra, dvc_args))
+            for extra, command in start_commands(args.jobs, args.gpus_per_worker):
+                print(shown(extra, command))
             return 0
         start(ROOT, args.jobs, args.gpus_per_worker)
     except ExperimentConfigError as e:

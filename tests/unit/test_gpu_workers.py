@@ -22,49 +22,37 @@ def test_slices_are_disjoint_and_too_few_gpus_is_one_readable_error():
 
 
 def test_without_gpus_per_worker_one_plain_queue_start():
-    assert gpu_workers.start_commands(3, None) == [({}, ["queue", "start", "-j", "3"])]
+    assert gpu_workers.start_commands(3, None) == [({}, ["dvc", "queue", "start", "-j", "3"])]
 
 
-def test_start_gives_worker_k_its_slice_and_waits_for_it_before_the_next(tmp_path):
-    calls, up = [], [0]
-
-    def fake_dvc(args, cwd, env=None, **_):
-        if args[:2] == ["queue", "status"]:
-            return SimpleNamespace(stdout=f"Task  Name  Created  Status\nabc  t-1  now  Queued\n\n"
-                                          f"Worker status: {up[0]} active, 0 idle\n")
-        calls.append((args, env.get("CUDA_VISIBLE_DEVICES")))
-        up[0] = int(args[-1])          # DVC starts workers 1..k that are not up: here exactly worker k
-        return SimpleNamespace(stdout="")
-
-    gpu_workers.start(tmp_path, 3, 2, env={}, visible=[str(i) for i in range(6)], run=fake_dvc)
-    assert calls == [(["queue", "start", "-j", "1"], "0,1"), (["queue", "start", "-j", "2"], "2,3"),
-                     (["queue", "start", "-j", "3"], "4,5")]
+def spawn(k):
+    return ["python", "-m", "experiments.gpu_workers", "--spawn-worker", str(k)]
 
 
-def test_start_stops_early_when_nothing_is_left_queued_and_times_out_readably(tmp_path):
-    def status(up, queued):
-        return SimpleNamespace(stdout=("abc  t-1  now  Queued\n" if queued else "") + f"Worker status: {up} active, 0 idle\n")
+def test_start_spawns_worker_k_alone_with_its_slice(tmp_path):
+    calls = []
 
-    started = []
-    def drained(args, cwd, env=None, **_):   # worker 1 took the only experiment and left
-        if args[:2] == ["queue", "status"]:
-            return status(0, False)
-        started.append(args)
-        return SimpleNamespace(stdout="")
-    gpu_workers.start(tmp_path, 2, 1, env={}, visible=["0", "1"], run=drained)
-    assert started == [["queue", "start", "-j", "1"]]
+    def fake_run(argv, cwd, env, **_):
+        calls.append((argv[1:], env["CUDA_VISIBLE_DEVICES"]))
+        return SimpleNamespace(returncode=0)
 
-    def stuck(args, cwd, env=None, **_):
-        return status(0, True) if args[:2] == ["queue", "status"] else SimpleNamespace(stdout="")
-    with pytest.raises(ExperimentConfigError, match="queue worker 1 not up within 0.1s"):
-        gpu_workers.start(tmp_path, 2, 1, env={}, visible=["0", "1"], timeout_s=0.1, run=stuck)
+    gpu_workers.start(tmp_path, 3, 2, env={}, visible=[str(i) for i in range(6)], run=fake_run)
+    assert calls == [(spawn(1)[1:], "0,1"), (spawn(2)[1:], "2,3"), (spawn(3)[1:], "4,5")]
+
+
+def test_a_worker_still_running_is_not_started_twice(tmp_path):
+    pids = tmp_path / ".dvc/tmp/exps/celery"
+    pids.mkdir(parents=True)
+    (pids / "dvc-exp-worker-2.pid").write_text(str(os.getpid()))
+    with pytest.raises(ExperimentConfigError, match=r"queue workers \{2: \d+\} .* are still running"):
+        gpu_workers.start(tmp_path, 2, 1, env={}, visible=["0", "1"], run=lambda *a, **k: pytest.fail("started"))
 
 
 def test_ablation_dry_run_prints_one_start_per_worker_with_its_gpus(monkeypatch, capsys):
     monkeypatch.setenv("CUDA_VISIBLE_DEVICES", "0,1,2,3")
     assert ablations.main(["output_format", "--dry-run", "-j", "2", "--gpus-per-worker", "2"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[-2:] == ["CUDA_VISIBLE_DEVICES=0,1 dvc queue start -j 1", "CUDA_VISIBLE_DEVICES=2,3 dvc queue start -j 2"]
+    assert out[-2:] == [f"CUDA_VISIBLE_DEVICES=0,1 {' '.join(spawn(1))}", f"CUDA_VISIBLE_DEVICES=2,3 {' '.join(spawn(2))}"]
     assert out[0].startswith("dvc exp run --queue -n output_format-paper_recipe-s42")
 
 
@@ -80,8 +68,8 @@ def test_gpu_workers_cli_dry_run(monkeypatch):
     proc = subprocess.run([sys.executable, "-m", "experiments.gpu_workers", "-j", "2", "--gpus-per-worker", "2",
                            "--dry-run"], check=False, capture_output=True, text=True, env=env, cwd=ablations.ROOT)
     assert proc.returncode == 0, proc.stderr
-    assert proc.stdout.splitlines() == ["CUDA_VISIBLE_DEVICES=4,5 dvc queue start -j 1",
-                                        "CUDA_VISIBLE_DEVICES=6,7 dvc queue start -j 2"]
+    assert proc.stdout.splitlines() == [f"CUDA_VISIBLE_DEVICES=4,5 {' '.join(spawn(1))}",
+                                        f"CUDA_VISIBLE_DEVICES=6,7 {' '.join(spawn(2))}"]
 
 
 # --- the cache link type ------------------------------------------------------------------------
