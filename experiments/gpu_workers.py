@@ -89,7 +89,7 @@ def start(root: Path, jobs: int, per_worker: int | None, env: dict[str, str] | N
     env = env or tool_env()
     commands = start_commands(jobs, per_worker, visible)
     busy = {k: pid for k in range(1, len(commands) + 1) if per_worker and (pid := running(root, k))}
-    if busy:   # a second worker k would take experiments with the old one's GPUs in its name
+    if busy:   # a second worker k (same celery name) would run beside it, the old one on the GPUs it began with
         raise ExperimentConfigError(f"queue workers {busy} (number: pid) are still running; "
                                     "wait for them or `dvc queue stop`, then start again")
     for k, (extra, argv) in enumerate(commands, start=1):
