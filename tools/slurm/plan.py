@@ -163,7 +163,8 @@ def accelerate_step(stage: str, params: dict, train: list[str], alloc: Allocatio
              "--machine_rank", "$SLURM_PROCID", "--main_process_ip", train[0],
              "--main_process_port", str(alloc.port), "--same_network",
              "-m", f"stages.{stage}", "--params", params_file]
-    return [*srun(train, alloc.gpus_per_node), "bash", "-c", " ".join(inner)]
+    return [*srun(train, alloc.gpus_per_node), "bash", "-c",
+            " ".join(a if a == "$SLURM_PROCID" else shlex.quote(a) for a in inner)]
 
 
 def plan(alloc: Allocation, overrides: list[str], params_file: str = "params.yaml") -> list[Step]:
@@ -193,7 +194,9 @@ def plan(alloc: Allocation, overrides: list[str], params_file: str = "params.yam
         raise PlanError(f"grpo.trainer.vllm_tensor_parallel_size={server_gpus} > {alloc.gpus_per_node} GPUs of the "
                         "vLLM node")
     world = len(train) * alloc.gpus_per_node
-    _check_launch(launch, world)
+    if launch == "single":   # accelerate starts the ranks on every node: there is no in-process launch here
+        raise PlanError(f"launch=single runs in one process on one node; on {len(nodes)} nodes add launch=ddp "
+                        "(or zero2, zero3, fsdp)")
     final = [*overrides, f"launch.num_processes={world}",
              *([f"grpo.trainer.vllm_server_host={vllm_node}"] if vllm_node else [])]
     validate(final)
