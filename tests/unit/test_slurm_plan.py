@@ -85,3 +85,28 @@ def test_a_batch_that_does_not_fit_the_allocation_fails_before_anything_runs(roo
     assert proc.returncode == 2 and "launch.num_processes is set from the allocation" in proc.stderr
     proc = dry_run(root, {"SLURM_JOB_NODELIST": "gpu[01-02]", "SLURM_GPUS_ON_NODE": "8"})
     assert proc.returncode == 2 and "add launch=ddp" in proc.stderr
+
+
+def test_execute_runs_the_steps_in_order_around_a_health_checked_server_and_stops_at_a_failure(tmp_path):
+    """The run (not the dry run) on CPU: a stand-in for the srun'd vLLM server is started, health-checked,
+    answers during its step, and is stopped; a failing step ends the run with its status."""
+    import sys
+
+    from stages.core.launch import free_port
+    from tools.slurm.plan import ROOT, Step, execute
+
+    port = free_port()
+    url = f"http://127.0.0.1:{port}/health"
+    server = [sys.executable, "-m", "tests.support.stand_in_server", "--port", str(port), "--healthy-after", "0.5"]
+    probe = f"import urllib.request; urllib.request.urlopen('{url}'); open('{tmp_path}/order', 'a').write('grpo ')"
+    steps = [Step("one", [sys.executable, "-c", f"open('{tmp_path}/order', 'a').write('one ')"]),
+             Step("grpo", [sys.executable, "-c", probe], server=server, health_url=url),
+             Step("fails", [sys.executable, "-c", "raise SystemExit(7)"]),
+             Step("never", [sys.executable, "-c", f"open('{tmp_path}/order', 'a').write('never')"])]
+    env = {**os.environ, "PYTHONPATH": str(ROOT)}
+    assert execute(steps, env, timeout_s=30, grace_s=2, log_dir=tmp_path) == 7
+    assert (tmp_path / "order").read_text() == "one grpo "
+    assert "stand-in: loading model" in (tmp_path / "vllm-serve-grpo-slurm.log").read_text()
+
+    down = [Step("grpo", [sys.executable, "-c", "pass"], server=[*server[:-1], "-1"], health_url=url)]
+    assert execute(down, env, timeout_s=1, grace_s=1, log_dir=tmp_path) == 3   # never healthy: exit 3, stopped

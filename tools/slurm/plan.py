@@ -252,14 +252,17 @@ def render(steps: list[Step]) -> str:
     return "\n".join(lines)
 
 
-def execute(steps: list[Step], env: dict[str, str], timeout_s: float, grace_s: float) -> int:
+def execute(steps: list[Step], env: dict[str, str], timeout_s: float, grace_s: float,
+            log_dir: Path = ROOT / "checkpoints") -> int:
+    """Run the steps in order from the repository root; the first that fails ends the run with its status
+    (3: the policy server did not come up). The server's output goes to <log_dir>/vllm-serve-grpo-slurm.log."""
     from stages.core.serving import ServerUnavailable, serving
 
     for step in steps:
         print(f"== {step.what}: {shown(step.argv)}", file=sys.stderr, flush=True)
         try:
             if step.server:
-                log = ROOT / "checkpoints" / "vllm-serve-grpo-slurm.log"
+                log = log_dir / "vllm-serve-grpo-slurm.log"
                 with serving(step.server, step.health_url, log_path=log, timeout_s=timeout_s, grace_s=grace_s,
                              name="grpo vllm server (slurm)"):
                     code = subprocess.run(step.argv, cwd=ROOT, env=env, check=False).returncode
