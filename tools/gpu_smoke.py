@@ -74,9 +74,9 @@ def steps(vllm: bool, judge_model: str) -> list[Step]:
         Step("device: CUDA, bf16", [*py, "-m", "tools.gpu_smoke", "--check", "device"], timeout_s=60,
              expect="cuda ok"),
         Step("compose the configs", ["bash", "-c", " && ".join([
-            shlex.join([*py, "-m", "stages.core.params", "-o", "gpu.yaml", *GPU_TINY]),
-            shlex.join([*py, "-m", "stages.core.params", "-o", "vllm.yaml", *GPU_TINY, *VLLM]),
-            shlex.join([*py, "-m", "stages.core.params", "-o", "ddp.yaml", *GPU_TINY, *DDP])])], gpus=0, timeout_s=60),
+            shlex.join([*py, "-m", "tools.compose_params", "-o", "gpu.yaml", *GPU_TINY]),
+            shlex.join([*py, "-m", "tools.compose_params", "-o", "vllm.yaml", *GPU_TINY, *VLLM]),
+            shlex.join([*py, "-m", "tools.compose_params", "-o", "ddp.yaml", *GPU_TINY, *DDP])])], gpus=0, timeout_s=60),
         Step("prepare + partition", ["bash", "-c", (f"python -m stages.prepare {params} gpu.yaml && "
                                                     f"python -m stages.partition {params} gpu.yaml")], gpus=0, timeout_s=150),
         Step("placement: model on the GPU in bf16", [*py, "-m", "tools.gpu_smoke", "--check", "placement"],

@@ -37,7 +37,7 @@ def test_one_gpu_skips_the_ddp_step(root):
 
 def test_the_composed_gpu_configs_are_valid(root, tmp_path):
     out = dry_run(root, "0,1")
-    compose = next(line for line in out.splitlines() if line.startswith("bash -c 'python -m stages.core.params"))
+    compose = next(line for line in out.splitlines() if line.startswith("bash -c 'python -m tools.compose_params"))
     script = shlex.split(compose)[2]
     subprocess.run(["bash", "-c", script.replace("python ", f"{sys.executable} ")], cwd=tmp_path,
                    env={**os.environ, "PYTHONPATH": str(root)}, check=True, capture_output=True)

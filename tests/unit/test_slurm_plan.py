@@ -53,7 +53,7 @@ def test_three_nodes_two_train_under_accelerate_multi_node_and_the_last_serves_t
                    *PAPER_2_NODES)
     assert proc.returncode == 0, proc.stderr
     cmds = commands(proc.stdout)
-    assert cmds[0] == ("python -m stages.core.params " + " ".join(PAPER_2_NODES)
+    assert cmds[0] == ("python -m tools.compose_params " + " ".join(PAPER_2_NODES)
                        + " launch.num_processes=16 grpo.trainer.vllm_server_host=gpu03")
     assert cmds[1] == "dvc repro partition"
     ranks = {}

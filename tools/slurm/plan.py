@@ -203,7 +203,7 @@ def plan(alloc: Allocation, overrides: list[str], params_file: str = "params.yam
     params = compose(final)
 
     steps = [
-        Step("compose params.yaml", ["python", "-m", "stages.core.params", *final]),
+        Step("compose params.yaml", ["python", "-m", "tools.compose_params", *final]),
         Step("prepare, partition (first node, under DVC)", ["dvc", "repro", "partition"]),
         Step(f"sft on {len(train)} node(s) x {alloc.gpus_per_node} GPUs",
              accelerate_step("sft", params, train, alloc, params_file)),
