@@ -9,7 +9,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: pipeline test test-fast regression params ui help
+.PHONY: pipeline test test-fast regression params ui chat serve help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -43,6 +43,15 @@ regression: $(STAMP)  ## dvc repro on the committed params.yaml, then compare me
 
 params: $(STAMP)  ## recompose params.yaml from conf/ (what `dvc exp run` does first)
 	python -m tools.compose_params
+
+CHECKPOINT ?= models/grpo
+PERSONA ?=
+PORT ?= 8000
+chat: $(STAMP)  ## talk to a checkpoint in the terminal (CHECKPOINT=models/grpo, PERSONA="text or file"); one-shot: python -m stages.chat -m "..."
+	python -m stages.chat --checkpoint "$(CHECKPOINT)" $(if $(PERSONA),--persona "$(PERSONA)")
+
+serve: $(STAMP)  ## OpenAI-compatible server for a checkpoint at http://127.0.0.1:$(PORT)/v1 (CHECKPOINT=, PORT=, PERSONA=)
+	python -m stages.serve --checkpoint "$(CHECKPOINT)" --port "$(PORT)" $(if $(PERSONA),--persona "$(PERSONA)")
 
 ui: $(STAMP)  ## MLflow UI on the pipeline's store (MLFLOW_TRACKING_URI or paths.mlflow_db) at http://127.0.0.1:5000
 	mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri "$$(python -c 'from stages.core.config import load_config; \
