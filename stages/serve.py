@@ -205,8 +205,11 @@ def main(argv: list[str] | None = None) -> int:
     host, port = server.server_address[:2]
     print(f"serve: {model.path} as model {model.name!r} at http://{host}:{port}/v1 "
           f"(max {model.settings.max_new_tokens} new tokens by default); Ctrl-C stops", file=sys.stderr, flush=True)
+    from stages.core.stage import sigterm_unwinds
+
     try:
-        server.serve_forever()
+        with sigterm_unwinds():   # `kill` stops it as Ctrl-C does
+            server.serve_forever()
     except KeyboardInterrupt:
         pass
     finally:

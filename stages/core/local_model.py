@@ -154,7 +154,25 @@ def segments(fmt: ResponseFormat, text: str) -> list[tuple[str | None, str]]:
             pos = limit
     if text[pos:].strip():
         pieces.append((None, text[pos:].strip()))
-    return pieces
+    return [piece for span, content in pieces
+            for piece in ([(span, content)] if span else _closed_spans(fmt, content))]
+
+
+def _closed_spans(fmt: ResponseFormat, text: str) -> list[tuple[str | None, str]]:
+    """Text outside any opened span, split at end markers: what precedes ``<|x_end|>`` is span x (a
+    model that forgot the opening token)."""
+    out: list[tuple[str | None, str]] = []
+    while True:
+        found = min(((text.find(end(s)), s) for s in fmt.spans if end(s) in text), default=None)
+        if found is None:
+            break
+        at, span = found
+        if text[:at].strip():
+            out.append((span, text[:at].strip()))
+        text = text[at + len(end(span)):]
+    if text.strip():
+        out.append((None, text.strip()))
+    return out
 
 
 class LocalModel:

@@ -128,6 +128,10 @@ def test_a_truncated_answer_still_shows_its_spans_and_says_why(model):
     assert segments(model.format, cut) == [("understanding", SPANS["understanding"]),
                                            ("reasoning", SPANS["reasoning"]), ("emotion", "sad")]
     assert segments(model.format, "no spans at all") == [(None, "no spans at all")]
+    # seen from models/grpo with a persona: the opening token of the first span left out
+    forgot = ANSWER.removeprefix("<|understanding_begin|>")
+    assert segments(model.format, forgot)[:2] == [("understanding", SPANS["understanding"]),
+                                                  ("reasoning", SPANS["reasoning"])]
 
 
 def test_missing_checkpoint_names_the_path_and_the_command(tmp_path, capsys):
