@@ -164,3 +164,22 @@ def test_the_checkpoint_format_follows_its_model_card(tmp_path, checkpoint):
     (other / "README.md").write_text("---\n" + json.dumps({"kardia": {"format": "response_only"}}) + "\n---\nbody\n")
     assert response_format(other).style == "response_only"
     assert response_format(checkpoint).style == "four_span"
+
+
+def test_auto_color_dims_only_on_a_terminal(monkeypatch, capsys, checkpoint):
+    monkeypatch.delenv("NO_COLOR", raising=False)
+    monkeypatch.setattr(sys.stdout, "isatty", lambda: True)
+    assert chat.main(["--checkpoint", str(checkpoint), "-m", "I feel sad today."]) == 0
+    lines = capsys.readouterr().out.splitlines()
+    assert lines[0] == f"{chat.DIM}[understanding] {SPANS['understanding']}{chat.RESET}"
+    assert lines[-1] == SPANS["response"]
+
+
+def test_a_long_history_drops_its_oldest_turns_to_fit_the_context(model):
+    system = model.system_message("")
+    history = [{"role": r, "content": "word " * 40} for _ in range(6) for r in ("user", "assistant")]
+    history.append({"role": "user", "content": "Last."})
+    fitted, dropped = model.fit([system, *history], max_new_tokens=MAX_NEW_TOKENS)
+    assert dropped > 0 and dropped % 2 == 0
+    assert fitted[0] == system and fitted[-1]["content"] == "Last." and fitted[1]["role"] == "user"
+    assert model.prompt_tokens(fitted) + MAX_NEW_TOKENS <= model.context_length

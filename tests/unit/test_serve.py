@@ -100,3 +100,17 @@ def test_missing_checkpoint_names_the_path(tmp_path, capsys):
     assert serve.main(["--checkpoint", str(tmp_path / "nope"), "--port", "0"]) == 2
     err = capsys.readouterr().err
     assert str(tmp_path / "nope") in err and "make pipeline" in err
+
+
+def test_stream_true_gets_the_answer_as_server_sent_events(server):
+    base, _ = server
+    body = {"messages": [{"role": "user", "content": "I feel sad today."}], "stream": True}
+    request = urllib.request.Request(f"{base}/v1/chat/completions", data=json.dumps(body).encode(),
+                                     headers={"Content-Type": "application/json"})
+    with urllib.request.build_opener(urllib.request.ProxyHandler({})).open(request, timeout=60) as r:
+        assert r.headers["Content-Type"] == "text/event-stream"
+        events = [line.removeprefix("data: ") for line in r.read().decode().splitlines() if line.startswith("data: ")]
+    assert events[-1] == "[DONE]"
+    chunks = [json.loads(e) for e in events[:-1]]
+    text = "".join(c["choices"][0]["delta"].get("content", "") for c in chunks)
+    assert FMT.parse(text).spans == SPANS and chunks[-1]["choices"][0]["finish_reason"] == "stop"
