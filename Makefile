@@ -50,7 +50,7 @@ PORT ?= 8000
 chat: $(STAMP)  ## talk to a checkpoint in the terminal (CHECKPOINT=models/grpo, PERSONA="text or file"); one-shot: python -m stages.chat -m "..."
 	python -m stages.chat --checkpoint "$(CHECKPOINT)" $(if $(PERSONA),--persona "$(PERSONA)")
 
-serve: $(STAMP)  ## OpenAI-compatible server for a checkpoint at http://127.0.0.1:$(PORT)/v1 (CHECKPOINT=, PORT=, PERSONA=)
+serve: $(STAMP)  ## OpenAI-compatible server for a checkpoint at http://127.0.0.1:8000/v1 (CHECKPOINT=, PORT=, PERSONA=)
 	python -m stages.serve --checkpoint "$(CHECKPOINT)" --port "$(PORT)" $(if $(PERSONA),--persona "$(PERSONA)")
 
 ui: $(STAMP)  ## MLflow UI on the pipeline's store (MLFLOW_TRACKING_URI or paths.mlflow_db) at http://127.0.0.1:5000

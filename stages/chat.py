@@ -32,7 +32,7 @@ LABELS = {s: s for s in ALL_SPANS}
 def parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m stages.chat", description=__doc__.split("\n\n")[0],
                                 epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", default=os.environ.get("CHECKPOINT") or DEFAULT_CHECKPOINT,
+    p.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT,
                    help=f"model directory (default: {DEFAULT_CHECKPOINT})")
     p.add_argument("--message", "-m", help="answer this one message and exit (no interactive session)")
     p.add_argument("--persona", default=None,

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import os
 import sys
 import threading
 import time
@@ -179,7 +178,7 @@ def handler(service: Service, quiet: bool = False):
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(prog="python -m stages.serve", description=__doc__.split("\n\n")[0],
                                 epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("--checkpoint", default=os.environ.get("CHECKPOINT") or DEFAULT_CHECKPOINT,
+    p.add_argument("--checkpoint", default=DEFAULT_CHECKPOINT,
                    help=f"model directory (default: {DEFAULT_CHECKPOINT}); its name is the served model id")
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=8000, help="port (default 8000; 0 picks a free one)")
