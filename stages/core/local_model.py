@@ -184,11 +184,19 @@ class LocalModel:
 
     @classmethod
     def load(cls, path: str | Path, dtype: str = "float32", params: Path = ROOT / "params.yaml") -> LocalModel:
+        from transformers.utils import logging as hf_logging
+
         from .devices import to_generation_device
         from .modeling import load_checkpoint
 
         path = check_checkpoint(path)
-        model, tokenizer = load_checkpoint(path, dtype)
+        shown = hf_logging.is_progress_bar_enabled()
+        hf_logging.disable_progress_bar()   # no 'Loading weights' bar above the chat's first prompt
+        try:
+            model, tokenizer = load_checkpoint(path, dtype)
+        finally:
+            if shown:
+                hf_logging.enable_progress_bar()
         model = to_generation_device(model, f"chat with {path}")
         return cls(path, model, tokenizer, response_format(path, params), default_settings(model.generation_config, params))
 
