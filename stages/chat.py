@@ -113,8 +113,16 @@ def interactive(model, system: dict, settings, color: bool, raw: bool) -> None:
             history = messages[1:]
             note(f"dropped the {dropped} oldest turns to fit the model's {model.context_length}-token context", color)
         text = answer(model, messages, settings, color, raw)
-        # training dialogues carry earlier assistant turns as their response only
-        history.append({"role": "assistant", "content": model.format.response_text(text)})
+        history.append({"role": "assistant", "content": earlier_turn(model, text)})
+
+
+def earlier_turn(model, text: str) -> str:
+    """An answer as the next prompt carries it: its response only, as the training dialogues have
+    earlier turns; from a malformed answer its response span if any, else its text without span tokens."""
+    from stages.core.local_model import segments
+
+    responses = [content for span, content in segments(model.format, text) if span == "response"]
+    return responses[0] if responses else model.format.plain_text(text).strip()
 
 
 def main(argv: list[str] | None = None) -> int:

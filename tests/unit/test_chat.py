@@ -183,3 +183,10 @@ def test_a_long_history_drops_its_oldest_turns_to_fit_the_context(model):
     assert dropped > 0 and dropped % 2 == 0
     assert fitted[0] == system and fitted[-1]["content"] == "Last." and fitted[1]["role"] == "user"
     assert model.prompt_tokens(fitted) + MAX_NEW_TOKENS <= model.context_length
+
+
+def test_an_earlier_answer_goes_back_as_its_response(model):
+    assert chat.earlier_turn(model, ANSWER) == SPANS["response"]
+    no_end = ANSWER.removesuffix("<|response_end|>")
+    assert chat.earlier_turn(model, no_end) == SPANS["response"]
+    assert chat.earlier_turn(model, "<|emotion_begin|>sad<|emotion_end|> stray") == "sad  stray"
