@@ -66,6 +66,41 @@ class ClientSettings:
     config_key: str = "judge"  # where these settings live, for error messages (judge, synthesize.openai, ...)
     key_optional: bool = False  # an unset api_key_env means "no key" (a local server) instead of an error
 
+    @classmethod
+    def from_endpoint(cls, endpoint, config_key: str, *, temperature: float | None = None,
+                      max_tokens: int | None = None, key_optional: bool = False) -> ClientSettings:
+        """The settings an endpoint config (``config.Endpoint``: judge, an API baseline, synthesize.openai)
+        describes. A caller that decodes by its own settings (evaluate's baselines, like its models) passes
+        ``temperature``, sent in place of the endpoint's unless that is null (not sent), and ``max_tokens``,
+        used where the endpoint's is null."""
+        temperature = endpoint.temperature if temperature is None or endpoint.temperature is None else temperature
+        max_tokens = endpoint.max_tokens if endpoint.max_tokens is not None else max_tokens
+        return cls(base_url=endpoint.base_url, model=endpoint.model, api_key_env=endpoint.api_key_env,
+                   concurrency=endpoint.concurrency, timeout_s=endpoint.timeout_s,
+                   max_retries=endpoint.max_retries, backoff_s=endpoint.backoff_s,
+                   sampling=request_fields(endpoint, temperature, max_tokens),
+                   config_key=config_key, key_optional=key_optional)
+
+
+def request_fields(endpoint, temperature: float | None, max_tokens: int) -> dict:
+    """What every request to the endpoint carries besides model and messages. A field is absent when
+    unset, so a config that sets none of the newer ones sends (and keys its judge cache on) exactly what
+    it always did. OpenAI's reasoning models (GPT-5) refuse max_tokens and any temperature but their
+    default: the token field's name is a setting and a null temperature is not sent.
+    ``chat_template_kwargs`` (vLLM: Qwen3 thinking off) changes the answers, so it is part of a cache key."""
+    template, effort = endpoint.chat_template_kwargs, endpoint.reasoning_effort
+    return {**({"temperature": temperature} if temperature is not None else {}),
+            (endpoint.max_tokens_field or "max_tokens"): max_tokens,
+            **({"reasoning_effort": effort} if effort else {}),
+            **({"chat_template_kwargs": _plain(template)} if template else {})}
+
+
+def _plain(mapping) -> dict:
+    """A config mapping (DictConfig or dict) as a plain dict: JSON for the request body and the cache key."""
+    from omegaconf import DictConfig, OmegaConf
+
+    return OmegaConf.to_container(mapping, resolve=True) if isinstance(mapping, DictConfig) else dict(mapping)
+
 
 @dataclass
 class CallStats:

@@ -26,6 +26,61 @@ class ConfigError(KardiaError, ValueError):
     """A params.yaml value that cannot work; the message names the key."""
 
 
+def _check(ok: bool, source: str, key: str, message: str) -> None:
+    if not ok:
+        raise ConfigError(f"{source}: key '{key}': {message}")
+
+
+def _one_of(value, allowed: tuple, source: str, key: str) -> None:
+    _check(value in allowed, source, key, f"{value!r} is not one of {list(allowed)}")
+
+
+ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")  # what a shell exports; a key pasted here is not one
+
+
+def _env_name(value, source: str, key: str) -> None:
+    """An ``*_env`` setting names an environment variable. The value is never echoed: when a key is
+    pasted here, the error message (and any log of it) must not carry the key."""
+    _check(value is None or ENV_NAME.fullmatch(str(value)) is not None, source, key,
+           "must be the NAME of an environment variable (upper case, digits, '_'), never the key itself "
+           "(the value is not shown here)")
+
+
+def _url(value, source: str, key: str) -> None:
+    """An http(s) URL without credentials in it (they would reach logs, MLflow and cache keys)."""
+    from urllib.parse import urlsplit
+
+    parts = urlsplit(str(value or ""))
+    _check(parts.username is None and parts.password is None, source, key,
+           "has credentials in it (user:password@): put the key in an environment variable and name it in "
+           "api_key_env (the URL is not shown here)")
+    _check(parts.scheme in ("http", "https") and bool(parts.netloc), source, key,
+           f"must be an http(s) URL, got {value!r}")
+
+
+# What the code can do; config values outside these sets fail at load time.
+DATA_SOURCES = ("synthetic", "kardiabench")
+DEDUP_POLICIES = ("drop", "keep")
+SYNTH_BACKENDS = ("embedded", "openai")
+HISTORY_MODES = ("full", "response_only")
+MODEL_SOURCES = ("scratch", "hub")
+PARTITION_METHODS = ("trace", "rollouts", "random", "all_sft", "all_grpo")
+REWARD_NAMES = ("format", "emotion", "rubric")
+JUDGE_BACKENDS = ("embedded", "openai", "hf")
+MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
+REASONING_EFFORTS = ("minimal", "low", "medium", "high")
+EVAL_MODELS = ("base", "sft", "grpo")
+SFT_LOSSES = ("fused", "completion")
+GRPO_LOGPROBS = ("fused", "plain")
+GENERATION_BACKENDS = ("hf", "vllm")
+VLLM_MODES = ("server", "colocate")   # TRL's GRPOConfig.vllm_mode
+DTYPES = ("float32", "bfloat16", "float16")
+
+# Each group below validates itself (``validate(where, source)``: where = its key in params.yaml, for
+# error messages); ``Config.validate`` runs them all and then the checks that span groups. They run on
+# the typed objects (``OmegaConf.to_object``), so a check reads like the schema above it.
+
+
 @dataclass
 class Paths:
     corpus: str
@@ -81,11 +136,38 @@ class Data:
     token_env: Optional[str] = None
     path: Optional[str] = None
 
+    def validate(self, where: str = "data", source: str = "params.yaml") -> None:
+        _one_of(self.source, DATA_SOURCES, source, f"{where}.source")
+        _one_of(self.history, HISTORY_MODES, source, f"{where}.history")
+        _check(0 < self.test_fraction < 1, source, f"{where}.test_fraction", "must be in (0, 1)")
+        if self.source == "synthetic":
+            for key in ("n_dialogues", "n_personas", "max_exchanges"):
+                value = getattr(self, key)
+                _check(value is not None and value > 0, source, f"{where}.{key}", "must be positive")
+        else:
+            _check(bool(self.path) or bool(self.hf_dataset), source, f"{where}.path",
+                   "data.source=kardiabench needs data.path (local files) or data.hf_dataset (hub id)")
+            _check(bool(self.path) or bool(self.revision), source, f"{where}.revision",
+                   "pin a hub revision (branch, tag or commit sha)")
+        _check(self.max_history_turns >= 0, source, f"{where}.max_history_turns", "must be >= 0")
+        _check(0 <= self.max_reject_rate <= 1, source, f"{where}.max_reject_rate", "must be in [0, 1]")
+        for key in ("max_exchanges", "max_turn_chars", "max_person_chars"):
+            _check(getattr(self.limits, key) > 0, source, f"{where}.limits.{key}", "must be positive")
+        _one_of(self.dedup.exact, DEDUP_POLICIES, source, f"{where}.dedup.exact")
+        _one_of(self.dedup.near, DEDUP_POLICIES, source, f"{where}.dedup.near")
+        _check(0 < self.dedup.near_threshold <= 1, source, f"{where}.dedup.near_threshold", "must be in (0, 1]")
+        _env_name(self.token_env, source, f"{where}.token_env")
+
 
 @dataclass
 class Format:
     style: str
     system_prompt: str
+
+    def validate(self, where: str = "format", source: str = "params.yaml") -> None:
+        _one_of(self.style, tuple(STYLES), source, f"{where}.style")
+        _check("{persona}" in self.system_prompt, source, f"{where}.system_prompt",
+               "must contain the {persona} slot")
 
 
 @dataclass
@@ -114,6 +196,22 @@ class Model:
     lora: Lora
     license: str = "other"     # the model card's `license` (model_card.py)
 
+    def validate(self, where: str = "model", source: str = "params.yaml") -> None:
+        _one_of(self.source, MODEL_SOURCES, source, f"{where}.source")
+        _one_of(self.dtype, DTYPES, source, f"{where}.dtype")
+        if self.source == "scratch":
+            for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
+                        "num_attention_heads", "num_key_value_heads", "max_position_embeddings"):
+                value = getattr(self, key)
+                _check(value is not None and value > 0, source, f"{where}.{key}",
+                       "a model built from scratch needs a positive size")
+            _check(self.hidden_size % self.num_attention_heads == 0, source,
+                   f"{where}.hidden_size", "must be divisible by model.num_attention_heads")
+        else:
+            _check(bool(self.name_or_path), source, f"{where}.name_or_path",
+                   "a hub backbone needs a model id or a local path")
+        _check(self.max_length > 0, source, f"{where}.max_length", "must be positive")
+
 
 @dataclass
 class Rollouts:
@@ -127,6 +225,18 @@ class Rollouts:
     resolve_threshold: float
     easy_min_rate: float
 
+    def validate(self, where: str = "partition.rollouts", source: str = "params.yaml") -> None:
+        _check(bool(self.policy), source, f"{where}.policy", "'base' or a checkpoint directory")
+        _check(self.num_generations >= 1, source, f"{where}.num_generations", "must be >= 1")
+        for key in ("max_new_tokens", "batch_size"):
+            _check(getattr(self, key) > 0, source, f"{where}.{key}", "must be positive")
+        _check(self.temperature > 0, source, f"{where}.temperature", "must be positive (sampling)")
+        _check(0 < self.top_p <= 1, source, f"{where}.top_p", "must be in (0, 1]")
+        _check(self.max_contexts is None or self.max_contexts > 0, source, f"{where}.max_contexts",
+               "must be positive or null")
+        for key in ("resolve_threshold", "easy_min_rate"):
+            _check(0 <= getattr(self, key) <= 1, source, f"{where}.{key}", "must be in [0, 1]")
+
 
 @dataclass
 class Partition:
@@ -136,6 +246,15 @@ class Partition:
     rollouts: Rollouts
     easy_fraction: Optional[float]
     histogram_bins: int
+
+    def validate(self, where: str = "partition", source: str = "params.yaml") -> None:
+        _one_of(self.method, PARTITION_METHODS, source, f"{where}.method")
+        for key in ("max_fail_rate", "min_solved_rate"):
+            _check(0 <= getattr(self, key) <= 1, source, f"{where}.{key}", "must be in [0, 1]")
+        self.rollouts.validate(f"{where}.rollouts", source)
+        _check(self.histogram_bins > 0, source, f"{where}.histogram_bins", "must be positive")
+        fraction = self.easy_fraction
+        _check(fraction is None or 0 < fraction < 1, source, f"{where}.easy_fraction", "must be in (0, 1) or null")
 
 
 @dataclass
@@ -147,10 +266,36 @@ class Training:
     # per_device_train_batch_size x gradient_accumulation_steps x launch.num_processes must equal it.
     global_batch: Optional[int] = None
 
+    def validate(self, where: str, source: str = "params.yaml") -> None:
+        lr = self.trainer.get("learning_rate")
+        _check(isinstance(lr, (int, float)) and lr > 0, source, f"{where}.trainer.learning_rate",
+               f"must be a positive number, got {lr!r}")
+        _check(self.trainer.get("per_device_train_batch_size", 1) > 0, source,
+               f"{where}.trainer.per_device_train_batch_size", "must be positive")
+        _check(self.max_examples is None or self.max_examples > 0, source,
+               f"{where}.max_examples", "must be positive or null")
+        steps = self.trainer.get("max_steps", -1)
+        _check(isinstance(steps, int) and (steps == -1 or steps > 0), source, f"{where}.trainer.max_steps",
+               f"must be a positive step count, or -1 to train num_train_epochs; got {steps!r}")
+
+    def validate_world(self, world: int, where: str, source: str = "params.yaml") -> None:
+        """The recipe's global batch, from the launch's world size (launch.num_processes)."""
+        target = self.global_batch
+        per_device, accumulation = (self.trainer.get("per_device_train_batch_size", 8),
+                                    self.trainer.get("gradient_accumulation_steps", 1))
+        _check(target is None or per_device * accumulation * world == target, source, f"{where}.global_batch",
+               f"{where}.trainer.per_device_train_batch_size ({per_device}) x {where}.trainer."
+               f"gradient_accumulation_steps ({accumulation}) x launch.num_processes ({world}) = "
+               f"{per_device * accumulation * world}, not the recipe's {where}.global_batch ({target})")
+
 
 @dataclass
 class Sft(Training):
     loss: str = "fused"    # fused: TRL's own loss | completion: logits at labelled tokens only (sft_loss.py)
+
+    def validate(self, where: str = "sft", source: str = "params.yaml") -> None:
+        _one_of(self.loss, SFT_LOSSES, source, f"{where}.loss")
+        super().validate(where, source)
 
 
 @dataclass
@@ -161,6 +306,12 @@ class VllmSizes:
     tensor_parallel_size: int = 1      # its GPUs (a served judge gets them after the training ones)
     max_model_len: Optional[int] = None
     gpu_memory_utilization: float = 0.9
+
+    def validate(self, where: str, source: str = "params.yaml") -> None:
+        _check(self.tensor_parallel_size >= 1, source, f"{where}.tensor_parallel_size", "must be >= 1")
+        _check(self.max_model_len is None or self.max_model_len > 0, source, f"{where}.max_model_len",
+               "must be positive or null (the model's own)")
+        _check(0 < self.gpu_memory_utilization <= 1, source, f"{where}.gpu_memory_utilization", "must be in (0, 1]")
 
 
 @dataclass
@@ -179,10 +330,36 @@ class Grpo(Training):
     # are the trainer's own vllm_server_* / vllm_* fields)
     vllm_server: Optional[ServerLifecycle] = None
 
+    def validate(self, where: str = "grpo", source: str = "params.yaml") -> None:
+        _one_of(self.logprobs, GRPO_LOGPROBS, source, f"{where}.logprobs")
+        super().validate(where, source)
+        if self.trainer.get("use_vllm", False):
+            mode = self.trainer.get("vllm_mode", "colocate")
+            _check(mode in VLLM_MODES, source, f"{where}.trainer.vllm_mode",
+                   f"{mode!r} is not one of {list(VLLM_MODES)}")
+            _check(mode != "server" or self.vllm_server is not None, source, f"{where}.vllm_server",
+                   "vllm_mode=server needs the server's lifecycle settings (conf/grpo/vllm_server.yaml has them)")
+
+    def validate_world(self, world: int, where: str = "grpo", source: str = "params.yaml") -> None:
+        super().validate_world(world, where, source)
+        g = self.trainer.get("num_generations", 8)
+        # TRL's own rule, checked here so a bad value fails before prepare rather than at grpo: completions
+        # generated per step (per-device batch x processes x accumulation) must form whole groups.
+        batch = world * self.trainer.get("per_device_train_batch_size", 8) * self.trainer.get(
+            "steps_per_generation", self.trainer.get("gradient_accumulation_steps", 1))
+        _check(g >= 2, source, f"{where}.trainer.num_generations", "GRPO needs at least 2 completions per prompt")
+        _check(batch % g == 0, source, f"{where}.trainer.per_device_train_batch_size",
+               f"{batch} completions per generation step (launch.num_processes={world}) is not a multiple of "
+               f"{where}.trainer.num_generations ({g})")
+
 
 @dataclass
 class JudgeServe(ServerLifecycle, VllmSizes):
     """`python -m stages.serve_judge`: `vllm serve <model>` at the judge's base_url."""
+
+    def validate(self, where: str, source: str = "params.yaml") -> None:
+        super().validate(where, source)
+        _check(self.startup_timeout_s > 0, source, f"{where}.startup_timeout_s", "must be positive")
 
 
 @dataclass
@@ -191,44 +368,107 @@ class Reward:
     weights: list[float]
     max_judge_failure_rate: float
 
+    def validate(self, where: str = "reward", source: str = "params.yaml") -> None:
+        names, weights = list(self.names), list(self.weights)
+        for name in names:
+            _check(name in REWARD_NAMES, source, f"{where}.names",
+                   f"unknown reward {name!r}; known: {list(REWARD_NAMES)}")
+        _check(len(set(names)) == len(names) and names, source, f"{where}.names", "must be non-empty and unique")
+        _check(len(weights) == len(names), source, f"{where}.weights",
+               f"has {len(weights)} values for {len(names)} reward.names {names}")
+        _check(all(w >= 0 for w in weights) and sum(weights) > 0, source, f"{where}.weights",
+               "must be non-negative with a positive sum")
+        _check(0 <= self.max_judge_failure_rate <= 1, source, f"{where}.max_judge_failure_rate",
+               "must be in [0, 1]")
 
-@dataclass
-class Judge:
-    """One judge config (conf/judge/); composed twice, as `judge` (grpo) and `eval_judge` (evaluate)."""
+
+@dataclass(kw_only=True)
+class Endpoint:
+    """One OpenAI-compatible ``/chat/completions`` endpoint and how to talk to it: the openai judge
+    (judge, eval_judge), each of evaluate.api_baselines and synthesize.openai. Flat in its group's
+    config (``judge.base_url``, ``synthesize.openai.max_retries``); the client (stages/core/chat.py)
+    is built from it by ``ClientSettings.from_endpoint``."""
+
+    base_url: Optional[str] = None           # ".../v1", without credentials
+    model: Optional[str] = None              # the served model's name
+    api_key_env: Optional[str] = None        # name of the env var holding the key (null: none)
+    timeout_s: float = 60.0                  # per request
+    max_retries: int = 4                     # per request: timeouts, connection errors, 429, 5xx (and unparseable answers)
+    backoff_s: float = 1.0                   # first backoff; doubles per retry, with jitter, capped at 30 s
+    concurrency: int = 16                    # requests in flight
+    temperature: Optional[float] = 0.0       # null = not sent (OpenAI reasoning models take only their default)
+    max_tokens: int = 512
+    # the request field max_tokens goes in. OpenAI's reasoning models (GPT-5, o-series) refuse
+    # max_tokens and take max_completion_tokens, which also bounds their reasoning tokens.
+    max_tokens_field: str = "max_tokens"
+    reasoning_effort: Optional[str] = None   # sent when set (OpenAI reasoning models: minimal ... high)
+    chat_template_kwargs: Optional[dict[str, Any]] = None   # sent in each request (vLLM: Qwen3 thinking off)
+
+    def validate(self, where: str, source: str = "params.yaml") -> None:
+        _check(bool(self.model), source, f"{where}.model", "must name the served model")
+        _check(self.max_tokens is None or self.max_tokens > 0, source, f"{where}.max_tokens", "must be positive")
+        _check(self.temperature is None or self.temperature >= 0, source, f"{where}.temperature",
+               "must be >= 0, or null (not sent: the model's default)")
+        _url(self.base_url, source, f"{where}.base_url")
+        _check(self.concurrency > 0, source, f"{where}.concurrency", "must be positive")
+        _check(self.timeout_s > 0, source, f"{where}.timeout_s", "must be positive")
+        _check(self.max_retries >= 0, source, f"{where}.max_retries", "must be >= 0")
+        _check(self.backoff_s >= 0, source, f"{where}.backoff_s", "must be >= 0")
+        _env_name(self.api_key_env, source, f"{where}.api_key_env")
+        _one_of(self.max_tokens_field, MAX_TOKENS_FIELDS, source, f"{where}.max_tokens_field")
+        _check(self.reasoning_effort is None or self.reasoning_effort in REASONING_EFFORTS, source,
+               f"{where}.reasoning_effort",
+               f"{self.reasoning_effort!r} is not null or one of {list(REASONING_EFFORTS)}")
+
+
+@dataclass(kw_only=True)
+class Judge(Endpoint):
+    """One judge config (conf/judge/); composed twice, as `judge` (grpo) and `eval_judge` (evaluate).
+    The openai backend's endpoint fields are its own (flat); hf uses model and max_tokens of them."""
 
     backend: str
     rubric: str = "kardia_v1"                # stages/core/judges/rubrics/<rubric>.yaml
-    model: Optional[str] = None              # openai: served model name; hf: local path or hub id
-    base_url: Optional[str] = None           # openai: ".../v1"
-    api_key_env: Optional[str] = None        # openai: name of the env var holding the key (null: none)
-    temperature: Optional[float] = 0.0       # openai: null = not sent (GPT-5 models take only their default)
-    max_tokens: int = 512
-    # openai: the request field max_tokens goes in. OpenAI's reasoning models (GPT-5, o-series) refuse
-    # max_tokens and take max_completion_tokens, which also bounds their reasoning tokens.
-    max_tokens_field: str = "max_tokens"
-    reasoning_effort: Optional[str] = None   # openai: sent when set (OpenAI reasoning models: minimal ... high)
-    concurrency: int = 16
-    timeout_s: float = 60.0
-    max_retries: int = 4
-    backoff_s: float = 1.0
     cache: bool = True
     preflight: bool = True
     batch_size: int = 8                      # hf
     dtype: str = "float32"                   # hf
-    chat_template_kwargs: Optional[dict[str, Any]] = None   # openai: sent in each request (vLLM: Qwen3 thinking off)
     serve: Optional[JudgeServe] = None       # openai: how stages.serve_judge starts its server
 
+    def validate(self, where: str = "judge", source: str = "params.yaml") -> None:
+        from .judges.rubric import RUBRIC_DIR
 
-@dataclass
-class ApiBaseline:
+        _one_of(self.backend, JUDGE_BACKENDS, source, f"{where}.backend")
+        rubrics = sorted(p.stem for p in RUBRIC_DIR.glob("*.yaml"))
+        _one_of(self.rubric, tuple(rubrics), source, f"{where}.rubric")
+        if self.backend == "openai":
+            super().validate(where, source)
+            if self.serve is not None:
+                self.serve.validate(f"{where}.serve", source)
+        if self.backend == "hf":
+            _check(bool(self.model), source, f"{where}.model", "the hf judge needs a model")
+            _check(self.max_tokens > 0, source, f"{where}.max_tokens", "must be positive")
+            _check(self.batch_size > 0, source, f"{where}.batch_size", "must be positive")
+            _one_of(self.dtype, DTYPES, source, f"{where}.dtype")
+
+
+@dataclass(kw_only=True)
+class ApiBaseline(Endpoint):
+    """An evaluate.api_baselines entry: a model behind an endpoint, prompted like the evaluated ones
+    and decoded like them (evaluate.do_sample, evaluate.max_new_tokens)."""
+
     name: str
-    base_url: str
-    model: str
-    api_key_env: Optional[str] = None
-    timeout_s: float = 60.0
     concurrency: int = 4
-    max_retries: int = 4       # per request, for timeouts, connection errors, 429 and 5xx only
-    backoff_s: float = 1.0
+    max_tokens: Optional[int] = None         # null: evaluate.max_new_tokens (a reasoning model may need more)
+    # 0.0: sent, as evaluate.do_sample says (0 greedy, 1 sampled); null: not sent (a model that refuses it)
+    temperature: Optional[float] = 0.0
+
+    def validate(self, where: str, source: str = "params.yaml") -> None:
+        _check(re.fullmatch(r"[A-Za-z0-9_.-]+", self.name or "") is not None, source, f"{where}.name",
+               f"{self.name!r}: use letters, digits, '_', '.', '-' (it becomes part of metric names)")
+        _check(self.temperature in (0.0, None), source, f"{where}.temperature",
+               "a baseline decodes like the evaluated models (evaluate.do_sample: 0 greedy, 1 sampled): "
+               "leave it at 0.0, or null to send none (a model that refuses one)")
+        super().validate(where, source)
 
 
 @dataclass
@@ -242,6 +482,25 @@ class Evaluate:
     min_judge_coverage: float = 0.95
     api_baselines: list[ApiBaseline] = field(default_factory=list)
     vllm: VllmSizes = field(default_factory=VllmSizes)
+
+    def validate(self, where: str = "evaluate", source: str = "params.yaml") -> None:
+        for name in self.models:
+            _check(name in EVAL_MODELS, source, f"{where}.models",
+                   f"unknown model {name!r}; known: {list(EVAL_MODELS)}")
+        _check(self.batch_size > 0, source, f"{where}.batch_size", "must be positive")
+        _check(self.max_examples is None or self.max_examples > 0, source, f"{where}.max_examples",
+               "must be positive or null (all test examples)")
+        _check(self.max_new_tokens > 0, source, f"{where}.max_new_tokens", "must be positive")
+        _one_of(self.backend, GENERATION_BACKENDS, source, f"{where}.backend")
+        self.vllm.validate(f"{where}.vllm", source)
+        _check(0 <= self.min_judge_coverage <= 1, source, f"{where}.min_judge_coverage", "must be in [0, 1]")
+        seen = set(self.models)
+        for i, baseline in enumerate(self.api_baselines):
+            key = f"{where}.api_baselines[{i}]"
+            baseline.validate(key, source)
+            _check(baseline.name not in seen and baseline.name not in EVAL_MODELS, source, f"{key}.name",
+                   f"{baseline.name!r} is already a model name")
+            seen.add(baseline.name)
 
 
 @dataclass
@@ -257,24 +516,17 @@ class Launch:
     num_processes: int
     config_file: Optional[str]    # accelerate config, relative to the repository; null for single
 
+    def validate(self, where: str = "launch", source: str = "params.yaml") -> None:
+        from .launch import validate_launch
+
+        validate_launch(self, source)
+
 
 @dataclass
 class SynthFilters:
     persona_drift: bool
     emotion_jump: bool
     structure: bool
-
-
-@dataclass
-class OpenAIBackend:
-    base_url: str
-    model: str
-    api_key_env: str
-    concurrency: int
-    timeout_s: float
-    max_retries: int
-    temperature: float
-    max_tokens: int
 
 
 @dataclass
@@ -287,7 +539,19 @@ class Synthesize:
     max_revisions: int
     prompts: str
     filters: SynthFilters
-    openai: OpenAIBackend
+    openai: Endpoint
+
+    def validate(self, where: str = "synthesize", source: str = "params.yaml") -> None:
+        _one_of(self.backend, SYNTH_BACKENDS, source, f"{where}.backend")
+        for key in ("n_dialogues", "n_personas", "max_exchanges"):
+            _check(getattr(self, key) > 0, source, f"{where}.{key}", "must be positive")
+        _check(self.max_revisions >= 0, source, f"{where}.max_revisions", "must be >= 0")
+        _check(bool(self.prompts), source, f"{where}.prompts", "a prompt template version")
+        # The embedded backend replays its own scripted dialogues (persona pool and situation tables):
+        # scenario seeds give it nothing to play, so only the LLM backend takes them.
+        _check(self.seeds_path is None or self.backend == "openai", source, f"{where}.seeds_path",
+               "scenario seeds need synthesize.backend=openai (the embedded backend uses its own pools)")
+        self.openai.validate(f"{where}.openai", source)
 
 
 @dataclass
@@ -308,24 +572,24 @@ class Config:
     synthesize: Synthesize
     launch: Launch
 
-
-# What the code can do; config values outside these sets fail at load time.
-DATA_SOURCES = ("synthetic", "kardiabench")
-DEDUP_POLICIES = ("drop", "keep")
-SYNTH_BACKENDS = ("embedded", "openai")
-HISTORY_MODES = ("full", "response_only")
-MODEL_SOURCES = ("scratch", "hub")
-PARTITION_METHODS = ("trace", "rollouts", "random", "all_sft", "all_grpo")
-REWARD_NAMES = ("format", "emotion", "rubric")
-JUDGE_BACKENDS = ("embedded", "openai", "hf")
-MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
-REASONING_EFFORTS = ("minimal", "low", "medium", "high")
-EVAL_MODELS = ("base", "sft", "grpo")
-SFT_LOSSES = ("fused", "completion")
-GRPO_LOGPROBS = ("fused", "plain")
-GENERATION_BACKENDS = ("hf", "vllm")
-VLLM_MODES = ("server", "colocate")   # TRL's GRPOConfig.vllm_mode
-DTYPES = ("float32", "bfloat16", "float16")
+    def validate(self, source: str = "params.yaml") -> None:
+        """Each group's own checks, then the ones that span groups."""
+        # numpy and torch take seeds in [0, 2**32): a negative one fails deep inside a stage otherwise
+        _check(0 <= self.seed < 2**32, source, "seed", f"must be in [0, 2**32), got {self.seed}")
+        for key in ("data", "format", "model", "partition", "sft", "grpo", "launch", "reward", "judge",
+                    "eval_judge", "evaluate", "synthesize"):
+            getattr(self, key).validate(key, source)
+        _check(self.sft.enabled or self.grpo.enabled, source, "sft.enabled",
+               "sft and grpo are both disabled: there is nothing to train")
+        # A one-stage split leaves the other stage no data; running it anyway would fail mid-pipeline.
+        for method, stage in (("all_sft", "grpo"), ("all_grpo", "sft")):
+            _check(self.partition.method != method or not getattr(self, stage).enabled, source, f"{stage}.enabled",
+                   f"partition.method={method} gives {stage} no data: set {stage}.enabled=false")
+        for stage in ("sft", "grpo"):
+            getattr(self, stage).validate_world(self.launch.num_processes, stage, source)
+        _check("emotion" not in self.reward.names or "emotion" in STYLES[self.format.style], source,
+               "reward.names",
+               f"the emotion reward needs an emotion span, which format.style={self.format.style!r} lacks")
 
 
 def load_config(path: str | Path = "params.yaml", overrides: list[str] | None = None) -> DictConfig:
@@ -339,209 +603,23 @@ def load_config(path: str | Path = "params.yaml", overrides: list[str] | None = 
             raw = OmegaConf.merge(raw, OmegaConf.from_dotlist(overrides))
         cfg = OmegaConf.merge(OmegaConf.structured(Config), raw)
     except OmegaConfBaseException as e:
-        key = getattr(e, "full_key", None)
-        raise ConfigError(f"{path}: key '{key}': {e.msg if hasattr(e, 'msg') else e}") from None
+        raise _schema_error(e, str(path)) from None
     validate(cfg, source=str(path))
     OmegaConf.set_readonly(cfg, True)
     return cfg
 
 
-def _check(ok: bool, source: str, key: str, message: str) -> None:
-    if not ok:
-        raise ConfigError(f"{source}: key '{key}': {message}")
-
-
-ENV_NAME = re.compile(r"[A-Z_][A-Z0-9_]{0,63}")  # what a shell exports; a key pasted here is not one
-
-
-def _env_name(value, source: str, key: str) -> None:
-    """An ``*_env`` setting names an environment variable. The value is never echoed: when a key is
-    pasted here, the error message (and any log of it) must not carry the key."""
-    _check(value is None or ENV_NAME.fullmatch(str(value)) is not None, source, key,
-           "must be the NAME of an environment variable (upper case, digits, '_'), never the key itself "
-           "(the value is not shown here)")
-
-
-def _url(value, source: str, key: str) -> None:
-    """An http(s) URL without credentials in it (they would reach logs, MLflow and cache keys)."""
-    from urllib.parse import urlsplit
-
-    parts = urlsplit(str(value or ""))
-    _check(parts.username is None and parts.password is None, source, key,
-           "has credentials in it (user:password@): put the key in an environment variable and name it in "
-           "api_key_env (the URL is not shown here)")
-    _check(parts.scheme in ("http", "https") and bool(parts.netloc), source, key,
-           f"must be an http(s) URL, got {value!r}")
-
-
-def _one_of(cfg: DictConfig, key: str, allowed: tuple, source: str) -> None:
-    value = OmegaConf.select(cfg, key)
-    _check(value in allowed, source, key, f"{value!r} is not one of {list(allowed)}")
-
-
 def validate(cfg: DictConfig, source: str = "params.yaml") -> None:
-    # numpy and torch take seeds in [0, 2**32): a negative one fails deep inside a stage otherwise
-    _check(0 <= cfg.seed < 2**32, source, "seed", f"must be in [0, 2**32), got {cfg.seed}")
-    _one_of(cfg, "data.source", DATA_SOURCES, source)
-    _one_of(cfg, "data.history", HISTORY_MODES, source)
-    _check(0 < cfg.data.test_fraction < 1, source, "data.test_fraction", "must be in (0, 1)")
-    if cfg.data.source == "synthetic":
-        for key in ("n_dialogues", "n_personas", "max_exchanges"):
-            _check(cfg.data[key] is not None and cfg.data[key] > 0, source, f"data.{key}", "must be positive")
-    else:
-        _check(bool(cfg.data.path) or bool(cfg.data.hf_dataset), source, "data.path",
-               "data.source=kardiabench needs data.path (local files) or data.hf_dataset (hub id)")
-        _check(bool(cfg.data.path) or bool(cfg.data.revision), source, "data.revision",
-               "pin a hub revision (branch, tag or commit sha)")
-    _check(cfg.data.max_history_turns >= 0, source, "data.max_history_turns", "must be >= 0")
-    _check(0 <= cfg.data.max_reject_rate <= 1, source, "data.max_reject_rate", "must be in [0, 1]")
-    for key in ("max_exchanges", "max_turn_chars", "max_person_chars"):
-        _check(cfg.data.limits[key] > 0, source, f"data.limits.{key}", "must be positive")
-    _one_of(cfg, "data.dedup.exact", DEDUP_POLICIES, source)
-    _one_of(cfg, "data.dedup.near", DEDUP_POLICIES, source)
-    _check(0 < cfg.data.dedup.near_threshold <= 1, source, "data.dedup.near_threshold", "must be in (0, 1]")
+    """The semantic checks of a typed config (each group's ``validate``, then those across groups)."""
+    try:
+        config = OmegaConf.to_object(cfg)   # a value left missing (a baseline without a name) fails here
+    except OmegaConfBaseException as e:
+        raise _schema_error(e, source) from None
+    config.validate(source)
 
-    _one_of(cfg, "format.style", tuple(STYLES), source)
-    _check("{persona}" in cfg.format.system_prompt, source, "format.system_prompt",
-           "must contain the {persona} slot")
 
-    _one_of(cfg, "model.source", MODEL_SOURCES, source)
-    _one_of(cfg, "model.dtype", DTYPES, source)
-    if cfg.model.source == "scratch":
-        for key in ("vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers",
-                    "num_attention_heads", "num_key_value_heads", "max_position_embeddings"):
-            value = cfg.model[key]
-            _check(value is not None and value > 0, source, f"model.{key}",
-                   "a model built from scratch needs a positive size")
-        _check(cfg.model.hidden_size % cfg.model.num_attention_heads == 0, source,
-               "model.hidden_size", "must be divisible by model.num_attention_heads")
-    else:
-        _check(bool(cfg.model.name_or_path), source, "model.name_or_path",
-               "a hub backbone needs a model id or a local path")
-    _check(cfg.model.max_length > 0, source, "model.max_length", "must be positive")
-
-    _one_of(cfg, "partition.method", PARTITION_METHODS, source)
-    for key in ("max_fail_rate", "min_solved_rate"):
-        _check(0 <= cfg.partition[key] <= 1, source, f"partition.{key}", "must be in [0, 1]")
-    ro = cfg.partition.rollouts
-    _check(bool(ro.policy), source, "partition.rollouts.policy", "'base' or a checkpoint directory")
-    _check(ro.num_generations >= 1, source, "partition.rollouts.num_generations", "must be >= 1")
-    for key in ("max_new_tokens", "batch_size"):
-        _check(ro[key] > 0, source, f"partition.rollouts.{key}", "must be positive")
-    _check(ro.temperature > 0, source, "partition.rollouts.temperature", "must be positive (sampling)")
-    _check(0 < ro.top_p <= 1, source, "partition.rollouts.top_p", "must be in (0, 1]")
-    _check(ro.max_contexts is None or ro.max_contexts > 0, source, "partition.rollouts.max_contexts",
-           "must be positive or null")
-    for key in ("resolve_threshold", "easy_min_rate"):
-        _check(0 <= ro[key] <= 1, source, f"partition.rollouts.{key}", "must be in [0, 1]")
-    _check(cfg.partition.histogram_bins > 0, source, "partition.histogram_bins", "must be positive")
-    fraction = cfg.partition.easy_fraction
-    _check(fraction is None or 0 < fraction < 1, source, "partition.easy_fraction", "must be in (0, 1) or null")
-    _one_of(cfg, "sft.loss", SFT_LOSSES, source)
-    _one_of(cfg, "grpo.logprobs", GRPO_LOGPROBS, source)
-    _check(cfg.sft.enabled or cfg.grpo.enabled, source, "sft.enabled",
-           "sft and grpo are both disabled: there is nothing to train")
-    # A one-stage split leaves the other stage no data; running it anyway would fail mid-pipeline.
-    for method, stage in (("all_sft", "grpo"), ("all_grpo", "sft")):
-        _check(cfg.partition.method != method or not cfg[stage].enabled, source, f"{stage}.enabled",
-               f"partition.method={method} gives {stage} no data: set {stage}.enabled=false")
-
-    for stage in ("sft", "grpo"):
-        trainer = cfg[stage].trainer
-        lr = trainer.get("learning_rate")
-        _check(isinstance(lr, (int, float)) and lr > 0, source, f"{stage}.trainer.learning_rate",
-               f"must be a positive number, got {lr!r}")
-        _check(trainer.get("per_device_train_batch_size", 1) > 0, source,
-               f"{stage}.trainer.per_device_train_batch_size", "must be positive")
-        _check(cfg[stage].max_examples is None or cfg[stage].max_examples > 0, source,
-               f"{stage}.max_examples", "must be positive or null")
-        steps = trainer.get("max_steps", -1)
-        _check(isinstance(steps, int) and (steps == -1 or steps > 0), source, f"{stage}.trainer.max_steps",
-               f"must be a positive step count, or -1 to train num_train_epochs; got {steps!r}")
-    from .launch import validate_launch
-
-    validate_launch(cfg, source)
-    world = cfg.launch.num_processes
-    for stage in ("sft", "grpo"):   # the recipe's global batch, from the launch's world size
-        trainer, target = cfg[stage].trainer, cfg[stage].global_batch
-        per_device, accumulation = (trainer.get("per_device_train_batch_size", 8),
-                                    trainer.get("gradient_accumulation_steps", 1))
-        _check(target is None or per_device * accumulation * world == target, source, f"{stage}.global_batch",
-               f"{stage}.trainer.per_device_train_batch_size ({per_device}) x {stage}.trainer."
-               f"gradient_accumulation_steps ({accumulation}) x launch.num_processes ({world}) = "
-               f"{per_device * accumulation * world}, not the recipe's {stage}.global_batch ({target})")
-    if cfg.grpo.trainer.get("use_vllm", False):
-        mode = cfg.grpo.trainer.get("vllm_mode", "colocate")
-        _check(mode in VLLM_MODES, source, "grpo.trainer.vllm_mode", f"{mode!r} is not one of {list(VLLM_MODES)}")
-        _check(mode != "server" or cfg.grpo.vllm_server is not None, source, "grpo.vllm_server",
-               "vllm_mode=server needs the server's lifecycle settings (conf/grpo/vllm_server.yaml has them)")
-    g = cfg.grpo.trainer.get("num_generations", 8)
-    # TRL's own rule, checked here so a bad value fails before prepare rather than at grpo: completions
-    # generated per step (per-device batch x processes x accumulation) must form whole groups.
-    batch = world * cfg.grpo.trainer.get("per_device_train_batch_size", 8) * cfg.grpo.trainer.get(
-        "steps_per_generation", cfg.grpo.trainer.get("gradient_accumulation_steps", 1))
-    _check(g >= 2, source, "grpo.trainer.num_generations", "GRPO needs at least 2 completions per prompt")
-    _check(batch % g == 0, source, "grpo.trainer.per_device_train_batch_size",
-           f"{batch} completions per generation step (launch.num_processes={world}) is not a multiple of "
-           f"grpo.trainer.num_generations ({g})")
-
-    names, weights = list(cfg.reward.names), list(cfg.reward.weights)
-    for name in names:
-        _check(name in REWARD_NAMES, source, "reward.names", f"unknown reward {name!r}; known: {list(REWARD_NAMES)}")
-    _check(len(set(names)) == len(names) and names, source, "reward.names", "must be non-empty and unique")
-    _check(len(weights) == len(names), source, "reward.weights",
-           f"has {len(weights)} values for {len(names)} reward.names {names}")
-    _check(all(w >= 0 for w in weights) and sum(weights) > 0, source, "reward.weights",
-           "must be non-negative with a positive sum")
-    _check("emotion" not in names or "emotion" in STYLES[cfg.format.style], source, "reward.names",
-           f"the emotion reward needs an emotion span, which format.style={cfg.format.style!r} lacks")
-    _check(0 <= cfg.reward.max_judge_failure_rate <= 1, source, "reward.max_judge_failure_rate",
-           "must be in [0, 1]")
-
-    for key in ("judge", "eval_judge"):
-        validate_judge(cfg[key], key, source)
-    for name in cfg.evaluate.models:
-        _check(name in EVAL_MODELS, source, "evaluate.models", f"unknown model {name!r}; known: {list(EVAL_MODELS)}")
-    _check(cfg.evaluate.batch_size > 0, source, "evaluate.batch_size", "must be positive")
-    _check(cfg.evaluate.max_examples is None or cfg.evaluate.max_examples > 0, source, "evaluate.max_examples",
-           "must be positive or null (all test examples)")
-    _check(cfg.evaluate.max_new_tokens > 0, source, "evaluate.max_new_tokens", "must be positive")
-    _one_of(cfg, "evaluate.backend", GENERATION_BACKENDS, source)
-    _check_vllm_sizes(cfg.evaluate.vllm, "evaluate.vllm", source)
-    _check(0 <= cfg.evaluate.min_judge_coverage <= 1, source, "evaluate.min_judge_coverage", "must be in [0, 1]")
-    seen = set(cfg.evaluate.models)
-    for i, b in enumerate(cfg.evaluate.api_baselines):
-        key = f"evaluate.api_baselines[{i}]"
-        _check(re.fullmatch(r"[A-Za-z0-9_.-]+", b.name or "") is not None, source, f"{key}.name",
-               f"{b.name!r}: use letters, digits, '_', '.', '-' (it becomes part of metric names)")
-        _check(b.name not in seen and b.name not in EVAL_MODELS, source, f"{key}.name",
-               f"{b.name!r} is already a model name")
-        seen.add(b.name)
-        _url(b.base_url, source, f"{key}.base_url")
-        _env_name(b.api_key_env, source, f"{key}.api_key_env")
-        _check(bool(b.model), source, f"{key}.model", "must name the served model")
-        _check(b.timeout_s > 0, source, f"{key}.timeout_s", "must be positive")
-        _check(b.concurrency > 0, source, f"{key}.concurrency", "must be positive")
-        _check(b.max_retries >= 0 and b.backoff_s >= 0, source, f"{key}.max_retries",
-               "max_retries and backoff_s must be >= 0")
-
-    syn = cfg.synthesize
-    _one_of(cfg, "synthesize.backend", SYNTH_BACKENDS, source)
-    for key in ("n_dialogues", "n_personas", "max_exchanges"):
-        _check(syn[key] > 0, source, f"synthesize.{key}", "must be positive")
-    _check(syn.max_revisions >= 0, source, "synthesize.max_revisions", "must be >= 0")
-    _check(bool(syn.prompts), source, "synthesize.prompts", "a prompt template version")
-    # The embedded backend replays its own scripted dialogues (persona pool and situation tables):
-    # scenario seeds give it nothing to play, so only the LLM backend takes them.
-    _check(syn.seeds_path is None or syn.backend == "openai", source, "synthesize.seeds_path",
-           "scenario seeds need synthesize.backend=openai (the embedded backend uses its own pools)")
-    for key in ("concurrency", "timeout_s"):
-        _check(syn.openai[key] > 0, source, f"synthesize.openai.{key}", "must be positive")
-    _check(syn.openai.max_retries >= 0, source, "synthesize.openai.max_retries", "must be >= 0")
-    _check(syn.openai.max_tokens > 0, source, "synthesize.openai.max_tokens", "must be positive")
-    _url(syn.openai.base_url, source, "synthesize.openai.base_url")
-    _env_name(syn.openai.api_key_env, source, "synthesize.openai.api_key_env")
-    _env_name(cfg.data.token_env, source, "data.token_env")
+def _schema_error(e: OmegaConfBaseException, source: str) -> ConfigError:
+    return ConfigError(f"{source}: key '{getattr(e, 'full_key', None)}': {e.msg if hasattr(e, 'msg') else e}")
 
 
 def check_trainer_keys(cfg: DictConfig, stages: tuple[str, ...] = ("sft", "grpo"),
@@ -565,42 +643,12 @@ def check_trainer_keys(cfg: DictConfig, stages: tuple[str, ...] = ("sft", "grpo"
                                   f"trl.{config_cls.__name__} (trl {trl.__version__}){hint}")
 
 
-def validate_judge(judge: DictConfig, key: str, source: str) -> None:
-    from .judges.rubric import RUBRIC_DIR
-
-    _check(judge.backend in JUDGE_BACKENDS, source, f"{key}.backend",
-           f"{judge.backend!r} is not one of {list(JUDGE_BACKENDS)}")
-    rubrics = sorted(p.stem for p in RUBRIC_DIR.glob("*.yaml"))
-    _check(judge.rubric in rubrics, source, f"{key}.rubric", f"{judge.rubric!r} is not one of {rubrics}")
-    if judge.backend in ("openai", "hf"):
-        _check(bool(judge.model), source, f"{key}.model", f"the {judge.backend} judge needs a model")
-        _check(judge.max_tokens > 0, source, f"{key}.max_tokens", "must be positive")
-        _check(judge.temperature is None or judge.temperature >= 0, source, f"{key}.temperature",
-               "must be >= 0, or null (not sent: the model's default)")
-    if judge.backend == "openai":
-        _url(judge.base_url, source, f"{key}.base_url")
-        _check(judge.concurrency > 0, source, f"{key}.concurrency", "must be positive")
-        _check(judge.timeout_s > 0, source, f"{key}.timeout_s", "must be positive")
-        _check(judge.max_retries >= 0, source, f"{key}.max_retries", "must be >= 0")
-        _check(judge.backoff_s >= 0, source, f"{key}.backoff_s", "must be >= 0")
-        _env_name(judge.api_key_env, source, f"{key}.api_key_env")
-        _check(judge.max_tokens_field in MAX_TOKENS_FIELDS, source, f"{key}.max_tokens_field",
-               f"{judge.max_tokens_field!r} is not one of {list(MAX_TOKENS_FIELDS)}")
-        _check(judge.reasoning_effort is None or judge.reasoning_effort in REASONING_EFFORTS, source,
-               f"{key}.reasoning_effort", f"{judge.reasoning_effort!r} is not null or one of {list(REASONING_EFFORTS)}")
-        if judge.serve is not None:
-            _check_vllm_sizes(judge.serve, f"{key}.serve", source)
-            _check(judge.serve.startup_timeout_s > 0, source, f"{key}.serve.startup_timeout_s", "must be positive")
-    if judge.backend == "hf":
-        _check(judge.batch_size > 0, source, f"{key}.batch_size", "must be positive")
-        _check(judge.dtype in DTYPES, source, f"{key}.dtype", f"{judge.dtype!r} is not one of {list(DTYPES)}")
-
-
-def _check_vllm_sizes(node, key: str, source: str) -> None:
-    _check(node.tensor_parallel_size >= 1, source, f"{key}.tensor_parallel_size", "must be >= 1")
-    _check(node.max_model_len is None or node.max_model_len > 0, source, f"{key}.max_model_len",
-           "must be positive or null (the model's own)")
-    _check(0 < node.gpu_memory_utilization <= 1, source, f"{key}.gpu_memory_utilization", "must be in (0, 1]")
+def typed(schema: type, node) -> DictConfig:
+    """``node`` (a config node, a dict, or an object's attributes: what tools and tests pass) as a
+    typed node of ``schema``, the schema's defaults filling in what it leaves out."""
+    if not isinstance(node, (DictConfig, dict)):
+        node = vars(node)
+    return OmegaConf.merge(OmegaConf.structured(schema), node)
 
 
 def params_hash(cfg: DictConfig) -> str:

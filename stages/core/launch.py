@@ -46,8 +46,8 @@ def _get(tree: dict, dotted: str):
     return tree
 
 
-def validate_launch(cfg, source: str) -> None:
-    launch = cfg.launch
+def validate_launch(launch, source: str) -> None:
+    """The ``launch`` group's checks (``config.Launch.validate``): a launcher and world this repository has."""
     names = ["single", *ACCELERATE_FILES]
     _check(launch.name in names, source, "launch.name", f"{launch.name!r} is not one of {names}")
     _check(launch.num_processes >= 1, source, "launch.num_processes", "must be >= 1")

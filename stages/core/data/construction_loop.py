@@ -40,7 +40,6 @@ log = logging.getLogger("kardia.synthesize")
 OUTPUT, DROPPED, STATS, MANIFEST = "dialogues.jsonl", "dropped.log", "stats.json", "manifest.json"
 FILTERS = ("structure", "persona_drift", "emotion_jump")
 ROLES = ("user", "assistant", "reviewer")
-BACKOFF_S = 0.2  # [ours] first retry delay of a U/A/R request; doubles per retry (with jitter)
 _MBTI = re.compile(r"\b[EI][NS][FT][JP]\b")
 _DECISION = re.compile(r"\b(" + "|".join(DECISIONS) + r")\b")
 
@@ -155,12 +154,9 @@ def parse_assistant(text: str) -> str:
     return SOURCE_FORMAT.normalize(text).strip()
 
 
-def client_settings(c) -> ClientSettings:
+def client_settings(endpoint) -> ClientSettings:
     """The chat client for ``synthesize.openai``: an unset API key is fine (a local ``vllm serve``)."""
-    return ClientSettings(base_url=c.base_url, model=c.model, api_key_env=c.api_key_env, key_optional=True,
-                          concurrency=c.concurrency, timeout_s=c.timeout_s, max_retries=c.max_retries,
-                          backoff_s=BACKOFF_S, sampling={"temperature": c.temperature, "max_tokens": c.max_tokens},
-                          config_key="synthesize.openai")
+    return ClientSettings.from_endpoint(endpoint, "synthesize.openai", key_optional=True)
 
 
 def client_stats(s) -> dict:
@@ -292,7 +288,8 @@ def manifest(cfg) -> dict:
            "seeds_path": syn.seeds_path, "max_exchanges": syn.max_exchanges, "max_revisions": syn.max_revisions,
            "filters": dict(syn.filters), "system_prompt": cfg.format.system_prompt}
     if syn.backend == "openai":
-        out |= {"model": syn.openai.model, "temperature": syn.openai.temperature, "max_tokens": syn.openai.max_tokens}
+        # model and what each request carries: {temperature, max_tokens} unless newer fields are set
+        out |= {"model": syn.openai.model, **client_settings(syn.openai).sampling}
     return out
 
 

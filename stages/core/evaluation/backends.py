@@ -14,6 +14,7 @@ from __future__ import annotations
 from tqdm.auto import tqdm
 
 from ..chat import ChatClient, ChatError, ClientSettings, EndpointUnavailable
+from ..config import ApiBaseline, typed
 from ..devices import to_generation_device
 from ..errors import KardiaError
 from ..generation import generate
@@ -98,12 +99,11 @@ def generate_api(baseline, prompts: list[list[dict]], ev, seed: int) -> list[str
     """Every prompt through one endpoint, ``baseline.concurrency`` requests at a time, in input order.
     Timeouts, connection errors, 429 and 5xx are retried (``baseline.max_retries``, jittered backoff);
     a request that still fails ends the stage with the endpoint's message: a baseline row over a subset
-    of the prompts would not be comparable."""
-    settings = ClientSettings(base_url=baseline.base_url, model=baseline.model, api_key_env=baseline.api_key_env,
-                              concurrency=baseline.concurrency, timeout_s=baseline.timeout_s,
-                              max_retries=baseline.max_retries, backoff_s=baseline.backoff_s,
-                              config_key=f"evaluate.api_baselines[{baseline.name}]",
-                              sampling={"temperature": 1.0 if ev.do_sample else 0.0, "max_tokens": ev.max_new_tokens})
+    of the prompts would not be comparable. Decoded like the models (evaluate.do_sample, max_new_tokens),
+    in the fields the endpoint config names (``max_tokens_field``; ``temperature: null``: none sent)."""
+    baseline = typed(ApiBaseline, baseline)
+    settings = ClientSettings.from_endpoint(baseline, f"evaluate.api_baselines[{baseline.name}]",
+                                            temperature=1.0 if ev.do_sample else 0.0, max_tokens=ev.max_new_tokens)
     try:
         client = ChatClient(settings)
     except EndpointUnavailable as e:
