@@ -12,10 +12,12 @@ from omegaconf import OmegaConf
 from stages.core.config import check_trainer_keys
 from stages.core.format import ResponseFormat
 from stages.core.judges import DIMENSIONS, build_judge
+from stages.core.io import read_jsonl
 from stages.core.rewards import build_reward_funcs, with_group_stats
+from stages.core.select_best import SelectBestCallback, split_dev
 from stages.core.stage import stage_main
 from stages.core.trainer_logs import without_completion_tables
-from stages.core.training import fit, load_examples, skip, window_mean, write_series
+from stages.core.training import examples_dataset, fit, skip, window_mean, write_series
 
 
 def run(cfg) -> dict[str, float]:
@@ -38,18 +40,28 @@ def run(cfg) -> dict[str, float]:
     reward_funcs = [with_group_stats(f, group)
                     for f in build_reward_funcs(names, fmt, judge, cfg.reward.max_judge_failure_rate)]
     data_path = Path(cfg.paths.partitioned) / "hard.jsonl"
-    data = load_examples(data_path, cfg.grpo.max_examples,
-                         ["prompt", "emotion", "persona", "context"])
+    columns = ["prompt", "emotion", "persona", "context"]
+    examples, dev = read_jsonl(data_path), []
+    if cfg.grpo.select_best.enabled:   # the dev slice is held out of training: dev_examples fewer prompts
+        examples, dev = split_dev(examples, cfg.grpo.select_best.dev_examples, cfg.seed)
+        dev = [{c: ex[c] for c in columns} for ex in dev]
+    data = examples_dataset(examples, data_path, cfg.grpo.max_examples, columns)
+    selector = None
 
     trainer_class = PlainLogprobGRPOTrainer if cfg.grpo.logprobs == "plain" else GRPOTrainer
     if not cfg.grpo.print_completions:
         trainer_class = without_completion_tables(trainer_class)
 
     def make_trainer(model, tokenizer, output_dir):
+        nonlocal selector
         args = GRPOConfig(output_dir=output_dir, seed=cfg.seed, reward_weights=list(cfg.reward.weights),
                           **OmegaConf.to_container(cfg.grpo.trainer))
-        return trainer_class(model=model, reward_funcs=reward_funcs, args=args, train_dataset=data,
-                             processing_class=tokenizer)
+        trainer = trainer_class(model=model, reward_funcs=reward_funcs, args=args, train_dataset=data,
+                                processing_class=tokenizer)
+        if dev:   # loads the best step's weights into the model when training ends, before fit saves it
+            selector = SelectBestCallback(cfg, tokenizer, dev, reward_funcs, names, list(cfg.reward.weights))
+            trainer.add_callback(selector)
+        return trainer
 
     history, metrics = fit(cfg, "grpo", cfg.paths.sft_model, data_path, cfg.paths.grpo_model, make_trainer)
     columns = {"reward": "reward", **{f"reward/{n}": f"rewards/{n}/mean" for n in names},
@@ -57,7 +69,8 @@ def run(cfg) -> dict[str, float]:
     if "rubric" in names:
         columns.update({f"judge/{d}": f"judge/{d}" for d in (*DIMENSIONS, "failure_rate")})
     rows = write_series(series, history, columns)
-    out = {**metrics, "train/prompts": len(data), **judge.usage.metrics()}
+    out = {**metrics, "train/prompts": len(data), **judge.usage.metrics(),
+           **(selector.metrics() if selector is not None else {})}
     for name in ("reward", *(f"reward/{n}" for n in names)):
         out[f"{name}_start"] = window_mean(rows, name, first=True)
         out[f"{name}_end"] = window_mean(rows, name, first=False)

@@ -323,7 +323,31 @@ class ServerLifecycle:
 
 
 @dataclass
+class SelectBest:
+    """GRPO's best checkpoint on a held-out dev slice of the hard prompts (stages/core/select_best.py)."""
+
+    enabled: bool = False
+    every_steps: int = 50          # optimizer steps between dev evaluations (and one at the end)
+    dev_examples: int = 32         # hard prompts held out of training as the dev slice
+    metric: str = "reward"         # reward (the weighted sum) or one of reward.names
+    batch_size: int = 64           # greedy generation batch on the dev slice
+
+    def validate(self, where: str, source: str, reward_names: list[str], launch: str) -> None:
+        if not self.enabled:
+            return
+        metrics = ["reward", *reward_names]
+        _check(self.metric in metrics, source, f"{where}.metric", f"{self.metric!r} is not one of {metrics}")
+        for key in ("every_steps", "dev_examples", "batch_size"):
+            _check(getattr(self, key) > 0, source, f"{where}.{key}", "must be positive")
+        # the kept weights are one process's whole copy: a sharded launch holds none (select_best.py)
+        _check(launch not in ("zero3", "fsdp"), source, f"{where}.enabled",
+               f"best-checkpoint selection keeps a whole copy of the weights, which launch={launch} "
+               "shards across processes: use launch=ddp or zero2, or set grpo.select_best.enabled=false")
+
+
+@dataclass
 class Grpo(Training):
+    select_best: SelectBest = field(default_factory=SelectBest)
     logprobs: str = "fused"  # fused: TRL's chunked LM head | plain: the model's own logits (grpo_logprobs.py)
     print_completions: bool = False   # TRL's rich completion tables in the log (trainer_logs.py)
     # trainer.vllm_mode=server: the launcher's `trl vllm-serve` (where it listens, its GPUs and memory
@@ -587,6 +611,7 @@ class Config:
                    f"partition.method={method} gives {stage} no data: set {stage}.enabled=false")
         for stage in ("sft", "grpo"):
             getattr(self, stage).validate_world(self.launch.num_processes, stage, source)
+        self.grpo.select_best.validate("grpo.select_best", source, list(self.reward.names), self.launch.name)
         _check("emotion" not in self.reward.names or "emotion" in STYLES[self.format.style], source,
                "reward.names",
                f"the emotion reward needs an emotion span, which format.style={self.format.style!r} lacks")

@@ -34,7 +34,12 @@ log = logging.getLogger("kardia")
 
 
 def load_examples(path: str | Path, max_examples: int | None, columns: list[str]) -> Dataset:
-    examples = read_jsonl(path)
+    return examples_dataset(read_jsonl(path), path, max_examples, columns)
+
+
+def examples_dataset(examples: list[dict], path: str | Path, max_examples: int | None,
+                     columns: list[str]) -> Dataset:
+    """The first ``max_examples`` of ``examples`` (read from ``path``) with ``columns`` only."""
     if not examples:
         raise RuntimeError(f"{path} holds no examples")
     if max_examples:
