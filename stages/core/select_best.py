@@ -13,6 +13,8 @@ step with the best dev metric become ``models/grpo``.
   optimizer state is not needed to save a model). Every process of one-process, DDP and ZeRO-2 runs
   holds the whole model; ZeRO-3 and FSDP shard it and are refused at config time (config.py).
 * Evaluation forks the RNG, so training draws the same samples with selection on or off.
+* The kept weights are not persisted: a run resumed from a trainer checkpoint (checkpoints.py)
+  chooses among the steps after the one it resumed from, and says so in its log.
 """
 
 from __future__ import annotations
@@ -127,6 +129,12 @@ class SelectBestCallback(TrainerCallback):
             self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         log.info("select_best: step %d dev %s %.4f (best: step %d, %.4f)", step, self.metric, value,
                  self.selection.best_step, self.selection.best_value)
+
+    def on_train_begin(self, args, state, control, **kwargs):
+        if state.global_step > 0 and is_main():   # resumed from a trainer checkpoint
+            log.warning("select_best: resumed at step %d; the kept weights live in memory only, so steps "
+                        "before it are not candidates: the best is chosen among steps %d..%d",
+                        state.global_step, state.global_step + 1, state.max_steps)
 
     def on_step_end(self, args, state, control, model=None, **kwargs):
         if state.global_step % self.every_steps == 0:
