@@ -20,6 +20,7 @@ OVERRIDES = [*TINY, "paths.sft_model=models/base", "grpo.select_best.enabled=tru
 @pytest.fixture(scope="module")
 def run(tmp_path_factory, root):
     import importlib
+    import logging
 
     from stages.core import select_best
     from stages.core.modeling import parameter_fingerprint
@@ -44,26 +45,41 @@ def run(tmp_path_factory, root):
         real[len(real) + 1] = (completions, out)
         return {**out, "reward": SCRIPTED[len(real)]}
 
+    class Lines(logging.Handler):
+        lines = []
+
+        def emit(self, record):
+            self.lines.append(record.getMessage())
+
+    handler, logger = Lines(), logging.getLogger("kardia")
+    level = logger.level
+    logger.addHandler(handler)
+    logger.setLevel(logging.INFO)   # under pytest the root logger stays at WARNING
     mp.setattr(select_best.SelectBestCallback, "evaluate", recording_evaluate)
     mp.setattr(select_best, "dev_scores", scripted_scores)
-    assert importlib.import_module("stages.grpo").main(["--params", str(params)]) == 0
-    mp.undo()
-    return work, fingerprints, real, json.loads((work / "metrics/grpo.json").read_text())
+    try:
+        assert importlib.import_module("stages.grpo").main(["--params", str(params)]) == 0
+    finally:
+        logger.removeHandler(handler)
+        logger.setLevel(level)
+        mp.undo()
+    return work, fingerprints, real, json.loads((work / "metrics/grpo.json").read_text()), handler.lines
 
 
 def test_saved_model_is_the_best_steps_weights(run):
     from transformers import AutoModelForCausalLM
 
-    work, fingerprints, _, metrics = run
+    work, fingerprints, _, metrics, lines = run
     assert set(fingerprints) == {1, 2, 3}
     assert not torch.equal(fingerprints[2], fingerprints[3])   # the steps moved the weights
     saved = torch.cat([p.detach().flatten() for p in AutoModelForCausalLM.from_pretrained(work / "models/grpo").parameters()])
     assert metrics["train/best_step"] == 2 and metrics["train/steps"] == 3
     assert torch.equal(saved, fingerprints[2])
+    assert any(line.startswith("select_best: keeping step 2 of 3") for line in lines), lines
 
 
 def test_metrics_record_the_kept_step_and_the_dev_scores(run):
-    work, _, real, metrics = run
+    work, _, real, metrics, _ = run
     hard = sum(1 for _ in (work / "data/partitioned/hard.jsonl").open())
     assert metrics["train/prompts"] == hard - 4 and metrics["dev/examples"] == 4
     assert metrics["dev/evaluations"] == 3
