@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 from stages.core.judges import build_judge
-from stages.core.judges.embedded import EmbeddedJudge, _context, _profile
+from stages.core.judges.embedded import EmbeddedJudge, dialogue
 from tests.support.fake_openai import FakeOpenAI, judge_responder
 
 _OPENERS = ("That sounds really exhausting,", "I'm so sorry you're dealing with this,",
@@ -64,8 +64,8 @@ def bench_embedded(n: int, repeat: int) -> None:
         inputs = [(x["response"], x["persona"], x["context"]) for x in items(n, new_context, new_profile)]
         rates = []
         for _ in range(repeat):  # a shared machine's noise only ever slows a repeat down: show the spread
-            _profile.cache_clear()
-            _context.cache_clear()
+            dialogue.profile.cache_clear()
+            dialogue.context.cache_clear()
             cpu0 = time.process_time()
             for x in inputs:
                 judge.score(*x)

@@ -15,8 +15,8 @@ from pathlib import Path
 
 import pytest
 
-from stages.core.judges import embedded
-from stages.core.judges.embedded import DIMENSIONS, EmbeddedJudge
+from stages.core.judges.embedded import DIMENSIONS, EmbeddedJudge, dialogue
+from stages.core.judges.embedded import text as judge_text
 from tools.judge_sanity import PARTS, SAFETY_KINDS, load_pairs
 from tools.judge_sanity import pairwise_accuracy as suite_accuracy
 
@@ -219,13 +219,13 @@ def test_benchmark_command_prints_each_workload(capsys):
     "Don\u2019t \u2018quote\u2019 me",
 ])
 def test_fast_tokeniser_finds_exactly_the_regex_words(text):
-    low = embedded._lower(text)
-    assert embedded._words(low) == embedded._WORD.findall(low)
+    low = judge_text.lower(text)
+    assert judge_text.words(low) == judge_text.WORD.findall(low)
 
 
 def test_word_memo_is_bounded_and_exact():
     calls = []
-    lookup = embedded._Memo(lambda w: calls.append(w) or w.upper(), limit=3).__getitem__
+    lookup = judge_text.Memo(lambda w: calls.append(w) or w.upper(), limit=3).__getitem__
     assert list(map(lookup, ["a", "b", "a", "c"])) == ["A", "B", "A", "C"]
     assert calls == ["a", "b", "c"]  # a hit does not call the function again
     assert lookup("d") == "D" and calls[-1] == "d"
@@ -279,7 +279,7 @@ def test_every_generator_occupation_is_known_to_the_contradiction_check():
     from stages.core.data.synthetic_corpus import OCCUPATIONS
 
     for a_occ, _skill in OCCUPATIONS:
-        assert embedded._OCC_ANY.search(a_occ), f"the judge cannot tell {a_occ!r} apart from another job"
+        assert dialogue.OCC_ANY.search(a_occ), f"the judge cannot tell {a_occ!r} apart from another job"
 
 
 def test_parts_do_not_share_pairs():
