@@ -46,7 +46,7 @@ class OptionalKey:
         self.shape = shape
 
 
-class _UniqueKeys(yaml.SafeLoader):
+class _UniqueKeys(getattr(yaml, "CSafeLoader", yaml.SafeLoader)):  # libyaml's parser: ~10x faster, same data
     """safe_load, except that a repeated key raises (PyYAML keeps the last one silently)."""
 
     def construct_mapping(self, node, deep=False):
@@ -72,7 +72,7 @@ def load(package: str, name: str, shape: dict) -> dict:
 def parse(text: str, shape: dict, name: str) -> dict:
     """YAML ``text`` (from file ``name``, for messages) checked against ``shape``; raises TableError."""
     try:
-        raw = yaml.load(text, Loader=_UniqueKeys)  # a SafeLoader: plain data, no Python objects
+        raw = yaml.load(text, Loader=_UniqueKeys)  # a safe loader: plain data, no Python objects
     except yaml.YAMLError as e:
         raise TableError(f"{name}: {e}") from None
     return _check(raw, shape, name, "")
