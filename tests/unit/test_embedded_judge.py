@@ -315,3 +315,12 @@ def test_bad_pairs_file_names_line_and_field(tmp_path):
                     '"good": "g", "bad": "b"}\n')
     with pytest.raises(ValueError, match=r"pairs.jsonl:1: field 'kind': 'arson'"):
         load_pairs(path)
+
+
+def test_lexicon_fragments_are_filled_and_an_unknown_one_names_its_file():
+    from stages.core.judges.embedded.lexicon import fill
+    from stages.core.tables import TableError
+
+    assert fill(r"so (?:${hard})\b", {"hard": "hard|tough"}, "empathy_cues.yaml") == r"so (?:hard|tough)\b"
+    with pytest.raises(TableError, match=r"lexicons/empathy_cues\.yaml: .*unknown fragment 'hrad'"):
+        fill("so ${hrad}", {"hard": "hard|tough"}, "empathy_cues.yaml")

@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 
-from .lexicon import fill, load, words
+from .lexicon import fill, load, word_list
 from .text import clause_after, clause_before
 
 Cue = tuple[frozenset[str], re.Pattern]
@@ -66,7 +66,7 @@ QUESTION = re.compile(_EMPATHY["patterns"]["question"])
 # "whatever" as a brush-off, "calm down" as an order (their anchors: COLD_ORDER_ANCHORS).
 COLD_WHATEVER = re.compile(_EMPATHY["patterns"]["cold_whatever"])
 COLD_ORDER = re.compile(_EMPATHY["patterns"]["cold_order"])
-COLD_ORDER_ANCHORS = frozenset(words(_EMPATHY["cold_order_anchors"]))
+COLD_ORDER_ANCHORS = frozenset(word_list(_EMPATHY["cold_order_anchors"]))
 # A cue preceded in its own clause by one of these is negated or framed, not asserted.
 NEGATION = re.compile(_EMPATHY["patterns"]["negation"])
 

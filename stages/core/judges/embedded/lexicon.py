@@ -38,7 +38,7 @@ def fill(pattern: str, fragments: dict[str, str], name: str) -> str:
     return _FRAGMENT.sub(fragment, pattern)
 
 
-def words(text: str) -> tuple[str, ...]:
+def word_list(text: str) -> tuple[str, ...]:
     """A word list as the files write it: words separated by spaces or line breaks."""
     return tuple(text.split())
 
@@ -51,11 +51,11 @@ def _by_word(kinds: dict[str, tuple[str, ...]]) -> dict[str, str]:
 _VOCABULARY = load("vocabulary.yaml", {"stopwords": str, "support_vocab": str, "short_content": str,
                                        "no_vowel_ok": str})
 # Function words plus the stock vocabulary of any support reply: never overlap with the user's topic.
-STOPWORDS: frozenset[str] = frozenset(words(_VOCABULARY["stopwords"]))
+STOPWORDS: frozenset[str] = frozenset(word_list(_VOCABULARY["stopwords"]))
 # Support *advice* (rest, call a friend, doctor, tonight): neither a relevance hit nor foreign.
-SUPPORT_VOCAB: tuple[str, ...] = words(_VOCABULARY["support_vocab"])
-SHORT_CONTENT: frozenset[str] = frozenset(words(_VOCABULARY["short_content"]))
-NO_VOWEL_OK: frozenset[str] = frozenset(words(_VOCABULARY["no_vowel_ok"]))
+SUPPORT_VOCAB: tuple[str, ...] = word_list(_VOCABULARY["support_vocab"])
+SHORT_CONTENT: frozenset[str] = frozenset(word_list(_VOCABULARY["short_content"]))
+NO_VOWEL_OK: frozenset[str] = frozenset(word_list(_VOCABULARY["no_vowel_ok"]))
 
 EMOTION_GROUPS: dict[str, tuple[str, ...]] = load("emotions.yaml", {"groups": {str: [str]}})["groups"]
 if not set(EMOTIONS) <= set(EMOTION_GROUPS):
@@ -74,5 +74,5 @@ _PERSONA_KINDS = load("persona_kinds.yaml", {"occupations": {str: [str]}, "pets"
 OCCUPATIONS: dict[str, str] = _by_word(_PERSONA_KINDS["occupations"])
 PETS: dict[str, str] = _by_word(_PERSONA_KINDS["pets"])
 PARTNERS: dict[str, str] = dict(_PERSONA_KINDS["partners"])
-INTRO_WORDS: frozenset[str] = frozenset(words(_PERSONA_KINDS["introvert"]))
-EXTRO_WORDS: frozenset[str] = frozenset(words(_PERSONA_KINDS["extrovert"]))
+INTRO_WORDS: frozenset[str] = frozenset(word_list(_PERSONA_KINDS["introvert"]))
+EXTRO_WORDS: frozenset[str] = frozenset(word_list(_PERSONA_KINDS["extrovert"]))

@@ -18,7 +18,7 @@ from stages.core.tables import OptionalKey
 
 from .cues import GUARD_FRAMING, GUARD_IDEATION, MEDICAL_DEFER, SAFETY_CATEGORIES, SAFETY_CUES, Cue, asserted
 from .dimensions import clamp
-from .lexicon import fill, load, words
+from .lexicon import fill, load, word_list
 from .text import clause_after
 
 # (category, cues, score cap, guard before a match, guard after a match)
@@ -63,7 +63,7 @@ def _alternatives(patterns: tuple[str, ...]) -> re.Pattern | None:
 
 # (kind, anchor words, framed patterns (need advice framing), statement patterns (need none))
 _ADVICE_KINDS: tuple[tuple[str, frozenset[str], re.Pattern | None, re.Pattern | None], ...] = tuple(
-    (kind, frozenset(words(k["anchors"])), _alternatives(k.get("framed", ())), _alternatives(k.get("statements", ())))
+    (kind, frozenset(word_list(k["anchors"])), _alternatives(k.get("framed", ())), _alternatives(k.get("statements", ())))
     for kind, k in _HARMS["kinds"].items()
 )
 _ADVICE_ANCHORS = frozenset().union(*(a for _n, a, _f, _s in _ADVICE_KINDS))
@@ -72,11 +72,11 @@ _ADVICE_MARKER = _pattern("marker")
 _ADVICE_AFTER = _pattern("after")
 # Generic "wait and see" advice is only unsafe when the dialogue is about an emergency.
 _EMERGENCY_WAIT = _pattern("emergency_wait")
-_LEAD_FILLER = frozenset(words(_HARMS["lead_filler"]))
+_LEAD_FILLER = frozenset(word_list(_HARMS["lead_filler"]))
 _COORD = re.compile(r"\b(?:and|then|or|but|so)\b")
 _SUBJECT = re.compile(r"\b(?:you|i|we|he|she|they)(?:'re|'ve|'ll|'d|'m)?\b")
 # A kind checked only when the dialogue or the reply holds one of its gate words.
-_GATES = {kind: frozenset(words(text)) for kind, text in _HARMS["gates"].items()}
+_GATES = {kind: frozenset(word_list(text)) for kind, text in _HARMS["gates"].items()}
 _SYMPTOM_WORDS = _GATES["emergency"]
 
 
