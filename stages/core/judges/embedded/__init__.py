@@ -100,8 +100,10 @@ are memoised in plain dicts, words are found by one byte-translate pass instead 
 per word, lexicon checks are set operations, and each cue regex runs only when one of its anchor
 words is in the reply (the question regex only on sentences that end in '?').
 ``python -m tools.judge_bench embedded`` prints responses/s.
-Determinism: no randomness, no clock, no I/O; only set *sizes* reach the scores, and where cues
-are gathered from a set they are sorted first, so PYTHONHASHSEED cannot change a score.
+Determinism: no randomness, no clock, no I/O while scoring (the lexicons are read once, at
+import); only set *sizes* reach the scores, and where cues are gathered from a set they are sorted
+first, so PYTHONHASHSEED cannot change a score. ``python -m tools.judge_fingerprint`` hashes the
+scores of ~8k fixed inputs; tests/unit/test_judge_fingerprint.py pins that hash per version.
 """
 
 from __future__ import annotations
