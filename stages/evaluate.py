@@ -14,6 +14,7 @@ from pathlib import Path
 
 from stages.core.evaluation.backends import BACKENDS, generate_api
 from stages.core.evaluation.emotion import confusion_records
+from stages.core.evaluation.headline import HEADLINE_FILE, headline
 from stages.core.evaluation.label_baselines import label_baselines
 from stages.core.evaluation.markdown_report import markdown_report, paper_table
 from stages.core.evaluation.metrics import RADAR_AXES, aggregate, compare, score_examples
@@ -26,7 +27,7 @@ from stages.core.judges import build_judge, judge_settings
 from stages.core.model_card import CARD, evaluation_card
 from stages.core.modeling import set_threads
 from stages.core.stage import StageFailed, stage_main
-from stages.core.tracking import log_artifact
+from stages.core.tracking import log_artifact, log_dataset, log_model, log_parent_metrics
 
 log = logging.getLogger("kardia")
 
@@ -73,6 +74,7 @@ def run(cfg) -> dict[str, float]:
         judge.preflight()  # fail in seconds, not after generating with every model
     partitioned = Path(cfg.paths.partitioned)
     examples = sample(read_jsonl(partitioned / "test.jsonl"), ev.max_examples, cfg.seed)
+    log_dataset(partitioned / "test.jsonl", "test", "evaluation")
     outputs = generate_all(cfg, [ex["prompt"] for ex in examples])
     rows = {name: score_examples(fmt, judge, examples, outs, cfg.reward) for name, outs in outputs.items()}
     models, pairs = list(rows), comparisons(ev)
@@ -120,6 +122,8 @@ def run(cfg) -> dict[str, float]:
               plots / "radar.png", f"{len(examples)} held-out examples, judge: {judge_settings(cfg.eval_judge)}")
     log_artifact(reports, "reports")
     log_artifact(plots, "plots")
+    if ev.models:   # the final checkpoint, as an MLflow model of this run (tracking.log_model)
+        log_model(checkpoint(cfg, ev.models[-1]), ev.models[-1], cfg.tracking.log_model)
     # not printed here: `make pipeline` prints it once, after DVC (which may skip this stage) is done
     log.info("report: %s; model card with the evaluation: %s", reports / "eval.md", reports / "model_card.md")
 
@@ -131,6 +135,10 @@ def run(cfg) -> dict[str, float]:
             f"{ev.min_judge_coverage:.2f} for " + ", ".join(f"{m} ({c:.2f})" for m, c in low.items())
             + f": rubric scores would average a judge-chosen subset. Report and predictions are in {reports}; "
             f"check the evaluation judge ({judge_settings(cfg.eval_judge)}) and re-run.")
+    # the few values `dvc exp show` lists (dvc.yaml: the stage's metric; evaluate.json is its detail)
+    top = headline(metrics, list(ev.headline))
+    write_json(Path(cfg.paths.metrics) / HEADLINE_FILE, top)
+    log_parent_metrics(top)
     return {**metrics, **judge.usage.metrics()}
 
 

@@ -19,6 +19,7 @@ from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
 from .errors import KardiaError
+from .evaluation.headline import DEFAULT_HEADLINE, MAX_HEADLINE
 from .format import STYLES
 
 
@@ -66,6 +67,7 @@ HISTORY_MODES = ("full", "response_only")
 MODEL_SOURCES = ("scratch", "hub")
 PARTITION_METHODS = ("trace", "rollouts", "random", "all_sft", "all_grpo")
 REWARD_NAMES = ("format", "emotion", "rubric")
+MODEL_LOGGING = ("transformers", "files", "none")
 JUDGE_BACKENDS = ("embedded", "openai", "hf")
 MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
 REASONING_EFFORTS = ("minimal", "low", "medium", "high")
@@ -506,6 +508,8 @@ class Evaluate:
     min_judge_coverage: float = 0.95
     api_baselines: list[ApiBaseline] = field(default_factory=list)
     vllm: VllmSizes = field(default_factory=VllmSizes)
+    # metrics/headline.json and the MLflow parent run (stages/core/evaluation/headline.py)
+    headline: list[str] = field(default_factory=lambda: list(DEFAULT_HEADLINE))
 
     def validate(self, where: str = "evaluate", source: str = "params.yaml") -> None:
         for name in self.models:
@@ -525,11 +529,18 @@ class Evaluate:
             _check(baseline.name not in seen and baseline.name not in EVAL_MODELS, source, f"{key}.name",
                    f"{baseline.name!r} is already a model name")
             seen.add(baseline.name)
+        _check(0 < len(self.headline) <= MAX_HEADLINE, source, f"{where}.headline",
+               f"1 to {MAX_HEADLINE} metric keys: the columns `dvc exp show` prints (the rest is in "
+               "metrics/evaluate.json)")
 
 
 @dataclass
 class Tracking:
     experiment_name: str
+    log_model: str = "transformers"   # transformers | files | none (conf/tracking/mlflow.yaml)
+
+    def validate(self, where: str = "tracking", source: str = "params.yaml") -> None:
+        _one_of(self.log_model, MODEL_LOGGING, source, f"{where}.log_model")
 
 
 @dataclass
@@ -601,7 +612,7 @@ class Config:
         # numpy and torch take seeds in [0, 2**32): a negative one fails deep inside a stage otherwise
         _check(0 <= self.seed < 2**32, source, "seed", f"must be in [0, 2**32), got {self.seed}")
         for key in ("data", "format", "model", "partition", "sft", "grpo", "launch", "reward", "judge",
-                    "eval_judge", "evaluate", "synthesize"):
+                    "eval_judge", "evaluate", "synthesize", "tracking"):
             getattr(self, key).validate(key, source)
         _check(self.sft.enabled or self.grpo.enabled, source, "sft.enabled",
                "sft and grpo are both disabled: there is nothing to train")

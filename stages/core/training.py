@@ -27,7 +27,7 @@ from .modeling import (
     save_checkpoint,
     set_threads,
 )
-from .tracking import git_commit, log_artifact, set_tags
+from .tracking import git_commit, log_artifact, log_dataset, set_tags
 from .trainer_logs import compact_logs
 
 log = logging.getLogger("kardia")
@@ -54,6 +54,7 @@ def fit(cfg, stage: str, init_path: str, data_path: str | Path, out_path: str,
     checkpoint directory: if a crashed run with the same settings left a checkpoint there, training
     resumes from it. Returns the trainer's log history and weight-change metrics."""
     set_threads()
+    log_dataset(data_path, f"{stage}-{Path(data_path).stem}", "training")   # MLflow: name, digest, schema
     model, tokenizer = load_checkpoint(init_path, cfg.model.dtype)
     # the main process alone saves and reports the weight change: one CPU copy of the weights, not one per rank
     before = parameter_fingerprint(model) if is_main() else None
