@@ -1,6 +1,7 @@
 # Two user commands, each sets up .venv (pinned stack from pyproject.toml) when missing:
 #   make pipeline   run the whole Kardia-R1 pipeline on the embedded defaults (dvc exp run)
 #   make test       run the test suite (unit + end-to-end)
+# and views of the results: make show (experiments table), make plots (offline HTML), make ui (MLflow).
 VENV ?= .venv
 STAMP := $(VENV)/.installed
 export PATH := $(abspath $(VENV))/bin:$(PATH)
@@ -9,7 +10,7 @@ export MLFLOW_DISABLE_TELEMETRY := true
 export HF_HUB_OFFLINE := 1
 export HF_HUB_DISABLE_TELEMETRY := 1
 
-.PHONY: pipeline test test-fast regression params ui chat serve help
+.PHONY: pipeline test test-fast regression params ui show plots chat serve help
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed 's/:.*## /\t/'
@@ -56,3 +57,16 @@ serve: $(STAMP)  ## OpenAI-compatible server for a checkpoint at http://127.0.0.
 ui: $(STAMP)  ## MLflow UI on the pipeline's store (MLFLOW_TRACKING_URI or paths.mlflow_db) at http://127.0.0.1:5000
 	mlflow ui --host 127.0.0.1 --port 5000 --backend-store-uri "$$(python -c 'from stages.core.config import load_config; \
 	from stages.core.tracking import tracking_uri; print(tracking_uri(load_config().paths.mlflow_db))')"
+
+# The experiments table: the headline metrics (metrics/headline.json: evaluate.headline's keys, all
+# eval*/...) and the parameters below, of this commit's experiments (make show SHOW_ARGS=-A: of every
+# commit). The rest: `dvc exp show` (all ~150 params and the deps), `dvc metrics show
+# metrics/evaluate.json` (every value of the workspace).
+SHOW_METRICS ?= eval[a-z_]*/.*
+SHOW_PARAMS ?= seed|data\.source|model\.name|partition\.method|(sft|grpo)\.enabled|reward\.(names|weights)
+SHOW_ARGS ?=
+show: $(STAMP)  ## the experiments table (Markdown): headline metrics and the key params of each experiment
+	@dvc exp show --md --drop '.*' --keep '^(Experiment|$(SHOW_PARAMS)|$(SHOW_METRICS))$$' $(SHOW_ARGS)
+
+plots: $(STAMP)  ## dvc plots show into plots.html/ (PNG images only: renders offline)
+	dvc plots show -o plots.html

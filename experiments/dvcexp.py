@@ -89,7 +89,8 @@ def shared_mlflow_store(root: Path) -> tuple[str, str]:
 
 @dataclass
 class Exp:
-    """One experiment row of `dvc exp show --json`: name, commit, params.yaml and all metrics: merged
+    """One experiment row of `dvc exp show --json`: name, commit, params.yaml and all metrics (the
+    headline DVC lists and the stages' files read from the commit, ``with_detail``): merged
     (a key that several stages write, e.g. sft's and grpo's ``train/steps``, only as ``<stage>:<key>``;
     every key is also there that way) and per metrics file in ``by_file``."""
     name: str | None
@@ -99,20 +100,66 @@ class Exp:
     by_file: dict[str, dict] = field(default_factory=dict)
 
 
+HEADLINE_STEM = "headline"   # metrics/headline.json: a copy of a few of evaluate.json's values
+
+
+def _merged(by_file: dict[str, dict]) -> dict[str, float]:
+    """Every key once unqualified where one stage's file has it (the headline, a copy of evaluate's
+    values, is no second stage), and every key as ``<stem>:<key>``."""
+    qualified = {f"{Path(path).stem}:{k}": v for path, values in by_file.items() for k, v in values.items()}
+    stages = {path: values for path, values in by_file.items() if Path(path).stem != HEADLINE_STEM}
+    headline = {k: v for path, values in by_file.items() if Path(path).stem == HEADLINE_STEM for k, v in values.items()}
+    keys = Counter(k for values in stages.values() for k in values)
+    return headline | {k: v for values in stages.values() for k, v in values.items() if keys[k] == 1} | qualified
+
+
 def _exp(entry: dict) -> Exp:
     data = entry.get("data") or {}
     params = ((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}
     by_file = {path: file.get("data") or {} for path, file in (data.get("metrics") or {}).items()}
-    qualified = {f"{Path(path).stem}:{k}": v for path, values in by_file.items() for k, v in values.items()}
-    keys = Counter(k for values in by_file.values() for k in values)
-    metrics = {k: v for values in by_file.values() for k, v in values.items() if keys[k] == 1} | qualified
     return Exp(name=entry.get("name") or data.get("name"), rev=entry.get("rev") or data.get("rev", ""),
-               params=params, metrics=metrics, by_file=by_file)
+               params=params, metrics=_merged(by_file), by_file=by_file)
+
+
+# The stages' full metrics files: dvc.yaml declares them outputs (cache: false, so git keeps them in
+# each experiment's commit), not metrics, so that `dvc exp show` lists metrics/headline.json only.
+DETAIL_STAGES = ("prepare", "partition", "sft", "grpo", "evaluate")
+
+
+def with_detail(root: Path, exps: list[Exp]) -> list[Exp]:
+    """Add to each experiment the stages' metrics files ``dvc exp show`` does not list, read from
+    its commit (one ``git cat-file --batch`` for all), under the same keys as declared metrics
+    (``<paths.metrics>/<stage>.json``); a file the commit lacks (a stage never run) is left out."""
+    wanted = []
+    for exp in exps:
+        folder = (exp.params.get("paths") or {}).get("metrics") or "metrics"
+        wanted += [(exp, f"{folder}/{stage}.json") for stage in DETAIL_STAGES
+                   if exp.rev and f"{folder}/{stage}.json" not in exp.by_file]
+    if not wanted:
+        return exps
+    out = subprocess.run(["git", "cat-file", "--batch"], cwd=root, check=True, capture_output=True,
+                         input="".join(f"{exp.rev}:{path}\n" for exp, path in wanted).encode()).stdout
+    at = 0
+    for exp, path in wanted:
+        end = out.index(b"\n", at)
+        header = out[at:end].split()
+        at = end + 1
+        if len(header) != 3 or header[1] != b"blob":   # "<rev>:<path> missing"
+            continue
+        size = int(header[2])
+        body, at = out[at:at + size], at + size + 1
+        try:
+            exp.by_file[path] = json.loads(body)
+        except ValueError:
+            continue
+    for exp in exps:
+        exp.metrics = _merged(exp.by_file)
+    return exps
 
 
 def exp_show(root: Path, all_commits: bool = True) -> list[Exp]:
     """Every experiment DVC knows in ``root`` (of all baselines and branches, or of HEAD's only),
-    workspace excluded."""
+    workspace excluded, with every stage's metrics file (``with_detail``)."""
     args = ["exp", "show", "--json", *(["--all-commits"] if all_commits else [])]
     out = json.loads(dvc(args, cwd=root).stdout or "[]")
     exps = []
@@ -120,5 +167,4 @@ def exp_show(root: Path, all_commits: bool = True) -> list[Exp]:
         for group in baseline.get("experiments") or []:
             for rev in group.get("revs") or []:
                 exps.append(_exp(rev))
-    return exps
-
+    return with_detail(root, exps)

@@ -12,6 +12,7 @@ import logging
 import random
 from pathlib import Path
 
+from stages.core.charts import confusion_png
 from stages.core.evaluation.backends import BACKENDS, generate_api
 from stages.core.evaluation.emotion import confusion_records
 from stages.core.evaluation.headline import HEADLINE_FILE, headline
@@ -116,8 +117,10 @@ def run(cfg) -> dict[str, float]:
     write_text(reports / "paper_vs_ours.md", render(load_paper(Path(cfg.paths.paper_numbers)), [
         {"name": "this run", "metrics": metrics}], "eval", judge_settings(cfg.eval_judge), cfg.data.source, cfg.model.name))
     for name in models:
-        write_json(plots / f"confusion_{name}.json",
-                   confusion_records([r["emotion_gold"] for r in rows[name]], [r["emotion_pred"] for r in rows[name]]))
+        records = confusion_records([r["emotion_gold"] for r in rows[name]], [r["emotion_pred"] for r in rows[name]])
+        write_json(plots / f"confusion_{name}.json", records)   # the data, for DVC's confusion template online
+        confusion_png(records, plots / f"confusion_{name}.png", f"{name}: emotion, actual vs predicted "
+                      f"({len(records)} held-out examples)")
     radar_png({m: {a: metrics[f"eval/{m}/{a}"] for a in RADAR_AXES if f"eval/{m}/{a}" in metrics} for m in models},
               plots / "radar.png", f"{len(examples)} held-out examples, judge: {judge_settings(cfg.eval_judge)}")
     log_artifact(reports, "reports")

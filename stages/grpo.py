@@ -20,12 +20,19 @@ from stages.core.trainer_logs import without_completion_tables
 from stages.core.training import examples_dataset, fit, skip, window_mean, write_series
 
 
+def charts(names: list[str]) -> dict[str, tuple[str, list[str]]]:
+    """plots/grpo_rewards.png and plots/grpo_judge.png (empty where no judge scores: rubric not in
+    reward.names), both always written: dvc.yaml declares them."""
+    return {"grpo_rewards": ("grpo: mean reward per logging step", ["reward", *(f"reward/{n}" for n in names)]),
+            "grpo_judge": ("grpo: mean judge score (1-5) per logging step", [f"judge/{d}" for d in DIMENSIONS])}
+
+
 def run(cfg) -> dict[str, float]:
     names = list(cfg.reward.names)
     series = Path(cfg.paths.plots) / "grpo_rewards.csv"
     if not cfg.grpo.enabled:
         return skip("grpo", cfg.paths.sft_model, cfg.paths.grpo_model, series,
-                    ["reward", *(f"reward/{n}" for n in names)])
+                    ["reward", *(f"reward/{n}" for n in names)], charts(names))
     from trl import GRPOConfig, GRPOTrainer
 
     from stages.core.grpo_logprobs import PlainLogprobGRPOTrainer
@@ -68,7 +75,7 @@ def run(cfg) -> dict[str, float]:
                "zero_std/reward": "frac_reward_zero_std", **{f"zero_std/{n}": f"zero_std/{n}" for n in names}}
     if "rubric" in names:
         columns.update({f"judge/{d}": f"judge/{d}" for d in (*DIMENSIONS, "failure_rate")})
-    rows = write_series(series, history, columns)
+    rows = write_series(series, history, columns, charts(names))
     out = {**metrics, "train/prompts": len(data), **judge.usage.metrics(),
            **(selector.metrics() if selector is not None else {})}
     for name in ("reward", *(f"reward/{n}" for n in names)):

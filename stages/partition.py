@@ -16,6 +16,7 @@ import io
 from collections import Counter
 from pathlib import Path
 
+from stages.core.charts import bar_png
 from stages.core.curriculum import ABLATIONS, difficulty, histogram, trace_rates
 from stages.core.io import read_jsonl, write_jsonl, write_text
 from stages.core.stage import stage_main
@@ -77,6 +78,8 @@ def write_histogram(rates: dict[str, float], bins: int, path: Path) -> dict[str,
     writer.writeheader()
     writer.writerows(hist)
     write_text(path, buf.getvalue())
+    bar_png([{**h, "bin": f"{h['bin_low']:.2f}-{h['bin_high']:.2f}"} for h in hist], "bin", "dialogues",
+            path.with_suffix(".png"), "partition: dialogues per resolution-rate bin (low = hard)")
     return {f"partition/hist_{k:02d}": h["dialogues"] for k, h in enumerate(hist)}
 
 

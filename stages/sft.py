@@ -10,11 +10,13 @@ from stages.core.config import check_trainer_keys
 from stages.core.stage import stage_main
 from stages.core.training import fit, load_examples, skip, window_mean, write_series
 
+CHARTS = {"sft_loss": ("sft: training loss per logging step", ["loss"])}   # plots/sft_loss.png
+
 
 def run(cfg) -> dict[str, float]:
     series = Path(cfg.paths.plots) / "sft_loss.csv"
     if not cfg.sft.enabled:
-        return skip("sft", cfg.paths.base_model, cfg.paths.sft_model, series, ["loss"])
+        return skip("sft", cfg.paths.base_model, cfg.paths.sft_model, series, ["loss"], CHARTS)
     from trl import SFTConfig, SFTTrainer
 
     check_trainer_keys(cfg, ("sft",))  # a typo fails here, not after the data and model load
@@ -31,7 +33,7 @@ def run(cfg) -> dict[str, float]:
         return trainer_class(model=model, args=args, train_dataset=data, processing_class=tokenizer)
 
     history, metrics = fit(cfg, "sft", cfg.paths.base_model, data_path, cfg.paths.sft_model, make_trainer)
-    rows = write_series(series, history, {"loss": "loss"})
+    rows = write_series(series, history, {"loss": "loss"}, CHARTS)
     return {
         **metrics,
         "train/examples": len(data),

@@ -15,6 +15,7 @@ import torch
 from datasets import Dataset
 
 from . import checkpoints
+from .charts import line_png
 from .config import params_hash
 from .distributed import is_main, trained_model
 from .io import atomic_path, read_jsonl
@@ -88,7 +89,8 @@ def save_trained(cfg, stage: str, model, tokenizer, init_path: str, data_path: s
     save_checkpoint(model, tokenizer, out_path, extras=lambda directory: dress(directory, card, cfg.evaluate, cfg.format))
 
 
-def skip(stage: str, init_path: str, out_path: str, series_path: str | Path, columns: list[str]) -> dict[str, float]:
+def skip(stage: str, init_path: str, out_path: str, series_path: str | Path, columns: list[str],
+         charts: dict[str, tuple[str, list[str]]] | None = None) -> dict[str, float]:
     """A disabled stage (``<stage>.enabled: false``, the SFT-only / GRPO-only ablations): its input
     checkpoint becomes its output unchanged, so the DVC graph stays fixed and evaluate still compares
     base / sft / grpo; the empty loss/reward series keeps the declared plot output in place."""
@@ -96,13 +98,15 @@ def skip(stage: str, init_path: str, out_path: str, series_path: str | Path, col
     if is_main():
         with atomic_path(out_path, is_dir=True) as tmp:
             shutil.copytree(init_path, tmp, dirs_exist_ok=True)
-    write_series(series_path, [], dict.fromkeys(columns, ""))
+    write_series(series_path, [], dict.fromkeys(columns, ""), charts)
     set_tags({"skipped": "true", "skipped_reason": f"{stage}.enabled=false: {out_path} is a copy of {init_path}"})
     return {"train/enabled": 0.0, "train/steps": 0, "train/weight_change": 0.0}
 
 
-def write_series(path: str | Path, history: list[dict], columns: dict[str, str]) -> list[dict]:
-    """Write the logged steps of ``history`` as CSV rows {'step', <our name>: value}.
+def write_series(path: str | Path, history: list[dict], columns: dict[str, str],
+                 charts: dict[str, tuple[str, list[str]]] | None = None) -> list[dict]:
+    """Write the logged steps of ``history`` as CSV rows {'step', <our name>: value}, and each of
+    ``charts`` ({file stem: (title, our names)}) as a PNG line chart beside it (stages/core/charts.py).
 
     ``columns`` maps our metric names to the trainer's log keys; steps missing every key are skipped.
     """
@@ -118,6 +122,11 @@ def write_series(path: str | Path, history: list[dict], columns: dict[str, str])
         writer.writeheader()
         writer.writerows(rows)
     log_artifact(path, "plots")
+    for stem, (title, names) in (charts or {}).items():
+        png = Path(path).parent / f"{stem}.png"
+        line_png(rows, "step", [n for n in names if n in columns], png, title,
+                 empty="no logged steps (stage disabled)" if not history else "no values logged")
+        log_artifact(png, "plots")
     return rows
 
 

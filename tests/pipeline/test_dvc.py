@@ -51,7 +51,12 @@ def test_exp_run_runs_everything_then_repro_is_up_to_date_and_weights_skip_sft(r
     html = repo / "plots.html"
     sh(repo, "dvc", "plots", "show", "-o", str(html.with_suffix("")))
     page = (html.with_suffix("") / "index.html").read_text()
-    assert "radar.png" in page and "reward/emotion" in page and "emotion_confusion_grpo" in page
+    # images only, each once: the page needs no script (DVC's Vega plots load from a CDN)
+    shown = re.findall(r'<img src="([^"]+)"', page)
+    assert "<script" not in page and len(shown) == len(set(shown)) == 7
+    assert all(any(name in src for src in shown) for name in ("radar.png", "grpo_rewards.png", "confusion_grpo.png"))
+    headline = json.loads((repo / "metrics/headline.json").read_text())
+    assert 0 < len(headline) <= 24 and headline["eval/grpo/emotion_acc"] == metrics["eval/grpo/emotion_acc"]
 
     assert "up to date" in sh(repo, "dvc", "repro")
     assert ran(sh(repo, "dvc", "repro")) == []
@@ -62,6 +67,13 @@ def test_exp_run_runs_everything_then_repro_is_up_to_date_and_weights_skip_sft(r
     assert ran(second) == ["partition", "grpo", "evaluate"]
     assert load_yaml(repo / "params.yaml")["reward"]["weights"] == [0.2, 0.3, 0.5]
 
-    shown = json.loads(sh(repo, "dvc", "exp", "show", "--json"))
-    assert shown, "dvc exp show lists the experiments"
+    listed = json.loads(sh(repo, "dvc", "exp", "show", "--json"))
+    assert listed, "dvc exp show lists the experiments"
     assert "eval/grpo/emotion_acc" in sh(repo, "dvc", "metrics", "show")
+    # the default view: the headline file only; the drivers still get every stage's file
+    files = {path for baseline in listed for group in baseline.get("experiments") or []
+             for rev in group.get("revs") or [] for path in ((rev.get("data") or {}).get("metrics") or {})}
+    assert files == {"metrics/headline.json"}
+    from experiments.dvcexp import exp_show
+    exps = exp_show(repo, all_commits=False)
+    assert exps and all("eval/grpo/bleu" in e.metrics and "grpo:train/steps" in e.metrics for e in exps)
