@@ -43,7 +43,10 @@ def test_outputs_exist(pipeline):
                  "models/base/config.json", "models/sft/model.safetensors", "models/grpo/model.safetensors",
                  "plots/sft_loss.csv", "plots/grpo_rewards.csv", "reports/eval.md", "reports/predictions.jsonl",
                  "reports/paper_vs_ours.md", "plots/evaluate/radar.png", "plots/evaluate/confusion_sft.json",
-                 "models/sft/README.md", "models/grpo/README.md", "reports/model_card.md"]:
+                 "models/sft/README.md", "models/grpo/README.md", "reports/model_card.md",
+                 # every plot dvc.yaml lists is an image the stages draw; the headline metrics file
+                 "plots/sft_loss.png", "plots/grpo_rewards.png", "plots/grpo_judge.png",
+                 "plots/partition_difficulty.png", "plots/evaluate/confusion_grpo.png", "metrics/headline.json"]:
         assert (work / path).exists(), path
     assert not [p for p in work.rglob(".*") if p.name.startswith((".model", ".train", ".eval"))], "temp files left"
 
@@ -119,8 +122,18 @@ def test_every_stage_is_an_mlflow_run_with_tags_params_and_metrics(pipeline):
     work, metrics = pipeline
     client = mlflow.MlflowClient(f"sqlite:///{work / 'mlflow.db'}")
     [exp] = [e for e in client.search_experiments() if e.name == "kardia"]
-    runs = {r.data.tags["stage"]: r for r in client.search_runs([exp.experiment_id])}
+    everything = client.search_runs([exp.experiment_id])
+    # one parent run for the pipeline run, named after the DVC experiment, the five stages under it
+    [parent] = [r for r in everything if r.data.tags.get("kardia.pipeline") == "true"]
+    runs = {r.data.tags["stage"]: r for r in everything if r.info.run_id != parent.info.run_id}
     assert set(runs) == set(STAGES)
+    assert {r.data.tags["mlflow.parentRunId"] for r in runs.values()} == {parent.info.run_id}
+    assert parent.info.run_name == "pytest-tiny" and parent.info.status == "FINISHED"
+    headline = json.loads((work / "metrics/headline.json").read_text())
+    assert parent.data.metrics == pytest.approx(headline) and 0 < len(headline) <= 24
+    assert parent.data.tags["kardia.model_uri"].startswith("models:/")
+    contexts = {d.dataset.name for d in parent.inputs.dataset_inputs}
+    assert contexts == {"sft-easy", "grpo-hard", "test"}
     for stage, run in runs.items():
         assert run.info.status == "FINISHED"
         assert run.data.tags["dvc_exp"] == "pytest-tiny" and len(run.data.tags["params_hash"]) == 12
