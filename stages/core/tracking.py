@@ -255,13 +255,15 @@ def log_dataset(path: str | Path, name: str, context: str) -> None:
     from mlflow.utils.mlflow_tags import MLFLOW_DATASET_CONTEXT
 
     path = Path(path)
-    with warnings.catch_warnings():   # "can be interpreted in multiple ways": two local-file source kinds
+    # MLflow's hints are about serving a model on this data, not about logging it: "can be interpreted
+    # in multiple ways" (two local-file source kinds), "integer columns cannot represent missing values"
+    with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         dataset = mlflow.data.from_pandas(dataset_frame(path), source=str(path.resolve()), name=name)
-    mlflow.log_input(dataset, context=context)
-    if _pipeline_parent is not None:
-        MlflowClient().log_inputs(_pipeline_parent, [DatasetInput(
-            dataset._to_mlflow_entity(), [InputTag(MLFLOW_DATASET_CONTEXT, context)])])
+        mlflow.log_input(dataset, context=context)
+        if _pipeline_parent is not None:
+            MlflowClient().log_inputs(_pipeline_parent, [DatasetInput(
+                dataset._to_mlflow_entity(), [InputTag(MLFLOW_DATASET_CONTEXT, context)])])
 
 
 def log_metrics(metrics: dict[str, float]) -> None:
