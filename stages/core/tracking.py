@@ -313,10 +313,15 @@ def log_model(checkpoint: str | Path, name: str, how: str) -> str | None:
 
         model = AutoModelForCausalLM.from_pretrained(checkpoint)
         tokenizer = AutoTokenizer.from_pretrained(checkpoint)
+        card = None   # the checkpoint's own card (model_card.py); without one MLflow asks the Hub for one
+        if (checkpoint / "README.md").is_file():
+            from huggingface_hub import ModelCard
+
+            card = ModelCard.load(checkpoint / "README.md")
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")   # signature and dtype notes about a model it cannot see
             info = mlflow.transformers.log_model(
-                {"model": model, "tokenizer": tokenizer}, name=name, task="text-generation",
+                {"model": model, "tokenizer": tokenizer}, name=name, task="text-generation", model_card=card,
                 pip_requirements=[f"transformers=={transformers.__version__}", f"torch=={torch.__version__}"])
         uri = info.model_uri
     mlflow.set_tag("kardia.model_uri", uri)
