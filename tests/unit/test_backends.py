@@ -98,7 +98,7 @@ def stage_config(root, tmp_path, url, **extra):
         (test.parent / f"{name}.jsonl").write_text("".join(json.dumps(r) + "\n" for r in part))
     params = yaml.safe_load((root / "params.yaml").read_text())
     params["paths"].update(partitioned=str(test.parent), reports=str(tmp_path / "reports"),
-                           eval_plots=str(tmp_path / "plots/evaluate"))
+                           eval_plots=str(tmp_path / "plots/evaluate"), metrics=str(tmp_path / "metrics"))
     params["evaluate"].update(models=[], max_examples=None, **extra,
                               api_baselines=[{"name": "local", "base_url": url, "model": "m"}])
     path = tmp_path / "params.yaml"
@@ -122,6 +122,10 @@ def test_evaluate_stage_on_an_api_baseline_writes_every_output(root, tmp_path, s
     confusion = json.loads((tmp_path / "plots/evaluate/confusion_local.json").read_text())
     assert confusion[1] == {"actual": "angry", "predicted": "sad"}
     assert (tmp_path / "plots/evaluate/radar.png").read_bytes()[:4] == b"\x89PNG"
+    assert (tmp_path / "plots/evaluate/confusion_local.png").read_bytes()[:4] == b"\x89PNG"
+    # the headline keeps the configured keys this run has (no sft/grpo models here: the reference rows)
+    headline = json.loads((tmp_path / "metrics/headline.json").read_text())
+    assert headline["eval/majority/emotion_acc"] == pytest.approx(3 / 6) and "eval/grpo/emotion_acc" not in headline
     report = (tmp_path / "reports/eval.md").read_text()
     assert "| local | eval | 6 |" in report and '"backend": "hf"' in report and "Distinct-n =" in report
     assert "**Not comparable:**" in (tmp_path / "reports/paper_vs_ours.md").read_text()
