@@ -13,7 +13,7 @@ import random
 from pathlib import Path
 
 from stages.core.charts import confusion_png
-from stages.core.evaluation.backends import BACKENDS, generate_api
+from stages.core.evaluation.backends import BACKENDS, generate_api, preflight_api
 from stages.core.evaluation.emotion import confusion_records
 from stages.core.evaluation.headline import HEADLINE_FILE, headline
 from stages.core.evaluation.label_baselines import label_baselines
@@ -73,6 +73,8 @@ def run(cfg) -> dict[str, float]:
     judge = build_judge(cfg.eval_judge, cfg.paths.judge_cache, "eval_judge")
     if cfg.eval_judge.preflight:
         judge.preflight()  # fail in seconds, not after generating with every model
+    for baseline in ev.api_baselines:
+        preflight_api(baseline, ev)
     partitioned = Path(cfg.paths.partitioned)
     examples = sample(read_jsonl(partitioned / "test.jsonl"), ev.max_examples, cfg.seed)
     log_dataset(partitioned / "test.jsonl", "test", "evaluation")

@@ -79,6 +79,17 @@ def test_api_baseline_errors_name_the_baseline(monkeypatch):
                               [[{"role": "user", "content": "hi"}]], EV, seed=0)
 
 
+def test_a_baseline_endpoint_is_preflighted_before_any_model_generates(root, tmp_path, monkeypatch):
+    from stages import evaluate
+    from tests.support.fake_openai import closed_port_url
+
+    cfg = stage_config(root, tmp_path, closed_port_url())
+    monkeypatch.setattr(evaluate, "generate_all", lambda *a: pytest.fail("generated before the preflight"))
+    with pytest.raises(backends.BackendUnavailable,
+                       match=r"evaluate.api_baselines\[local\] endpoint .* failed the pre-flight call: connection"):
+        evaluate.run(cfg)
+
+
 def stage_config(root, tmp_path, url, **extra):
     from stages.core.config import load_config
 

@@ -95,6 +95,24 @@ def free_gpu_memory() -> None:
 BACKENDS = {"hf": generate_hf, "vllm": generate_vllm}
 
 
+def _api_client(baseline: ApiBaseline, ev) -> ChatClient:
+    settings = ClientSettings.from_endpoint(baseline, f"evaluate.api_baselines[{baseline.name}]",
+                                            temperature=1.0 if ev.do_sample else 0.0, max_tokens=ev.max_new_tokens)
+    try:
+        return ChatClient(settings)
+    except EndpointUnavailable as e:
+        raise BackendUnavailable(str(e)) from None
+
+
+def preflight_api(baseline, ev) -> None:
+    """One short call to a baseline's endpoint, made before any model generates: a wrong URL, model or
+    key fails the stage in seconds with the endpoint's own message, not after every local model ran."""
+    try:
+        _api_client(typed(ApiBaseline, baseline), ev).preflight()
+    except EndpointUnavailable as e:
+        raise BackendUnavailable(str(e)) from None
+
+
 def generate_api(baseline, prompts: list[list[dict]], ev, seed: int) -> list[str]:
     """Every prompt through one endpoint, ``baseline.concurrency`` requests at a time, in input order.
     Timeouts, connection errors, 429 and 5xx are retried (``baseline.max_retries``, jittered backoff);
@@ -102,12 +120,7 @@ def generate_api(baseline, prompts: list[list[dict]], ev, seed: int) -> list[str
     of the prompts would not be comparable. Decoded like the models (evaluate.do_sample, max_new_tokens),
     in the fields the endpoint config names (``max_tokens_field``; ``temperature: null``: none sent)."""
     baseline = typed(ApiBaseline, baseline)
-    settings = ClientSettings.from_endpoint(baseline, f"evaluate.api_baselines[{baseline.name}]",
-                                            temperature=1.0 if ev.do_sample else 0.0, max_tokens=ev.max_new_tokens)
-    try:
-        client = ChatClient(settings)
-    except EndpointUnavailable as e:
-        raise BackendUnavailable(str(e)) from None
+    client = _api_client(baseline, ev)
     with tqdm(total=len(prompts), desc=f"evaluate {baseline.name}", unit="prompt") as bar:
         outputs = client.complete_many(prompts, seed=seed, on_done=lambda: bar.update(1))
     failed = next((out for out in outputs if isinstance(out, ChatError)), None)
