@@ -11,9 +11,9 @@ from omegaconf import OmegaConf
 
 from stages.core.config import check_trainer_keys
 from stages.core.format import ResponseFormat
-from stages.core.judges import DIMENSIONS, build_judge
 from stages.core.io import read_jsonl
-from stages.core.rewards import build_reward_funcs, with_group_stats
+from stages.core.judges import DIMENSIONS, build_judge
+from stages.core.rewards import COLUMNS, build_reward_funcs, with_group_stats
 from stages.core.select_best import SelectBestCallback, split_dev
 from stages.core.stage import stage_main
 from stages.core.trainer_logs import without_completion_tables
@@ -47,7 +47,7 @@ def run(cfg) -> dict[str, float]:
     reward_funcs = [with_group_stats(f, group)
                     for f in build_reward_funcs(names, fmt, judge, cfg.reward.max_judge_failure_rate)]
     data_path = Path(cfg.paths.partitioned) / "hard.jsonl"
-    columns = ["prompt", "emotion", "persona", "context"]
+    columns = ["prompt", *COLUMNS]   # what the reward functions read
     examples, dev = read_jsonl(data_path), []
     if cfg.grpo.select_best.enabled:   # the dev slice is held out of training: dev_examples fewer prompts
         examples, dev = split_dev(examples, cfg.grpo.select_best.dev_examples, cfg.seed)

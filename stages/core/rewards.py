@@ -96,18 +96,49 @@ def make_rubric_reward(fmt: ResponseFormat, judge, max_failure_rate: float) -> R
     return rubric
 
 
-# The registry: reward name (an entry of ``reward.names``; config.REWARD_NAMES lists the same names)
-# -> factory(fmt, judge, max_failure_rate) of its reward function.
+# The registry, the one list of rewards: reward name (what ``reward.names`` may say: config validates
+# against these keys; evaluation computes its ``reward`` with these same functions) -> factory(fmt,
+# judge, max_failure_rate) of its reward function, whose __name__ is the name (TRL names the
+# reward's metrics ``rewards/<__name__>/...`` after it). A new reward: its factory, one entry here.
 REWARDS: dict[str, Callable[[ResponseFormat, object, float], RewardFn]] = {
     "format": lambda fmt, judge, max_failure_rate: make_format_reward(fmt),
     "emotion": lambda fmt, judge, max_failure_rate: make_emotion_reward(fmt),
     "rubric": make_rubric_reward,
 }
+# The dataset columns a reward function may read (besides ``prompts`` and ``completions``): GRPO
+# keeps them in its dataset, evaluation passes them from the test examples.
+COLUMNS = ("emotion", "persona", "context")
 
 
 def build_reward_funcs(names: list[str], fmt: ResponseFormat, judge, max_failure_rate: float) -> list[RewardFn]:
     """The reward functions in ``reward.names`` order (which ``reward.weights`` follows)."""
     return [REWARDS[n](fmt, judge, max_failure_rate) for n in names]
+
+
+class _Replay:
+    """A judge that answers with judgements already made: evaluation judged each reply once, and the
+    rubric reward must see those answers, not ask again (a second call costs and may answer otherwise)."""
+
+    def __init__(self, judge, judged: list):
+        self.rubric = getattr(judge, "rubric", None)
+        self._judged = judged
+
+    def score_many(self, items: list[dict]) -> list:
+        if len(items) != len(self._judged):
+            raise ValueError(f"replayed {len(self._judged)} judgements for {len(items)} replies")
+        return list(self._judged)
+
+
+def reward_terms(names: list[str], fmt: ResponseFormat, judge, examples: list[dict], completions: list[str],
+                 judged: list) -> list[dict[str, float | None]]:
+    """Each reward of ``names`` for each completion, computed as GRPO computes it (the registered
+    functions, the same columns), the rubric from ``judged`` (the judge's answers for these
+    completions, in order). No failure-rate stop here: an evaluation reports its judge coverage."""
+    funcs = build_reward_funcs(names, fmt, _Replay(judge, judged), max_failure_rate=1.0)
+    columns = {c: [ex[c] for ex in examples] for c in COLUMNS}
+    prompts = [ex.get("prompt") for ex in examples]
+    values = [fn(prompts=prompts, completions=completions, **columns) for fn in funcs]
+    return [dict(zip(names, per_completion, strict=True)) for per_completion in zip(*values, strict=True)]
 
 
 def zero_std_fraction(values: list, group_size: int) -> float | None:

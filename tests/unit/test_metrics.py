@@ -112,3 +112,27 @@ def test_rows_carry_the_weighted_training_reward(fmt):
     assert diff["reward_delta"] == pytest.approx((0.3 + 0.2) / 2)   # emotion, then format gained
     without = score_examples(fmt, ManyJudge(), [example], [right])
     assert without[0].get("reward") is None and "reward" not in aggregate(without, seed=0)
+
+
+def test_a_registered_reward_reaches_the_evaluation_reward_and_the_judge_is_asked_once(fmt, monkeypatch):
+    """Adding a reward is its factory in rewards.REWARDS: the evaluation's reward computes it with no
+    edit to this module, and the rubric term replays the judgements already made (no second call)."""
+    from types import SimpleNamespace
+
+    from stages.core import rewards
+
+    def make_brevity_reward(fmt, judge, max_failure_rate):
+        def brevity(completions, **_):
+            return [1.0 if len(fmt.response_text(c).split()) <= 3 else 0.0 for c in completions]
+        return brevity
+
+    monkeypatch.setitem(rewards.REWARDS, "brevity", make_brevity_reward)
+    example = {"id": "x-t0", "emotion": "sad", "persona": "p", "context": "User: hi", "reference": "Oh no."}
+    short = fmt.render({"understanding": "u", "reasoning": "r", "emotion": "sad", "response": "I am here."})
+    long = fmt.render({"understanding": "u", "reasoning": "r", "emotion": "sad", "response": "I am here with you."})
+    judge = ManyJudge()
+    reward = SimpleNamespace(names=["brevity", "rubric"], weights=[0.5, 0.5])
+    rows = score_examples(fmt, judge, [example] * 2, [short, long], reward)
+    rubric = rewards.rubric_value({d: 4 for d in DIMENSIONS})
+    assert [r["reward"] for r in rows] == pytest.approx([0.5 + 0.5 * rubric, 0.5 * rubric])
+    assert len(judge.items) == 2    # judged once for the rubric scores; the reward's rubric term replays them

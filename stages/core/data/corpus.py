@@ -22,11 +22,22 @@ class DataQualityError(KardiaError, RuntimeError):
     """Too many records failed validation (above data.max_reject_rate), or none is left."""
 
 
-def read_records(cfg, fmt: ResponseFormat) -> list[Raw]:
-    if cfg.data.source == "synthetic":
-        corpus = generate_corpus(cfg.data.n_dialogues, cfg.data.n_personas, cfg.seed, fmt, cfg.data.max_exchanges)
-        return [Raw("<synthetic>", i, None, d) for i, d in enumerate(corpus, 1)]
+def _synthetic(cfg, fmt: ResponseFormat) -> list[Raw]:
+    corpus = generate_corpus(cfg.data.n_dialogues, cfg.data.n_personas, cfg.seed, fmt, cfg.data.max_exchanges)
+    return [Raw("<synthetic>", i, None, d) for i, d in enumerate(corpus, 1)]
+
+
+def _kardiabench(cfg, fmt: ResponseFormat) -> list[Raw]:
     return read_kardiabench(cfg.data)
+
+
+# The registry, the one list of corpus sources: ``data.source`` (config validates against these keys)
+# -> reader(cfg, fmt) of its raw records, which validation then checks like any other source's.
+SOURCES = {"synthetic": _synthetic, "kardiabench": _kardiabench}
+
+
+def read_records(cfg, fmt: ResponseFormat) -> list[Raw]:
+    return SOURCES[cfg.data.source](cfg, fmt)
 
 
 def check_reject_rate(report: Report, cfg) -> None:

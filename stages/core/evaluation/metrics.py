@@ -23,7 +23,7 @@ from statistics import mean
 from ..format import ResponseFormat
 from ..judges import DIMENSIONS, judge_many
 from ..labels import normalize_emotion
-from ..rewards import rubric_value, rubric_weights, weighted_reward
+from ..rewards import reward_terms, weighted_reward
 from .emotion import macro_f1_statistic
 from .statistics import (
     bootstrap_ci,
@@ -51,12 +51,10 @@ def score_examples(fmt: ResponseFormat, judge, examples: list[dict], outputs: li
     the λ-weighted reward of ``reward`` (the ``reward`` config group: names, weights) when given."""
     judged = judge_many(judge, fmt, outputs, [ex["persona"] for ex in examples], [ex["context"] for ex in examples])
     rows = [score_example(fmt, ex, out, j) for ex, out, j in zip(examples, outputs, judged, strict=True)]
-    if reward is not None:
-        weights = rubric_weights(judge)
-        for r in rows:
-            terms = {"format": float(r["format_ok"]), "emotion": float(r["emotion_ok"]),
-                     "rubric": rubric_value(r["scores"], weights) if r["scores"] is not None else None}
-            r["reward"] = weighted_reward(terms, list(reward.names), list(reward.weights))
+    if reward is not None:   # each term by the very reward function GRPO trained with (rewards.REWARDS)
+        names = list(reward.names)
+        for r, terms in zip(rows, reward_terms(names, fmt, judge, examples, outputs, judged), strict=True):
+            r["reward"] = weighted_reward(terms, names, list(reward.weights))
     return rows
 
 

@@ -23,7 +23,6 @@ from .rubric import DIMENSIONS, AnswerError, Judgement, Rubric, RubricError, loa
 __all__ = ["DIMENSIONS", "AnswerError", "JudgeUnavailable", "Judgement", "Rubric",
            "RubricError", "build_judge", "judge_many", "judge_settings", "load_rubric"]
 
-BACKENDS = ("embedded", "openai", "hf")
 log = logging.getLogger("kardia")
 
 
@@ -34,32 +33,49 @@ def judge_settings(judge_cfg) -> str:
     return f"{judge_cfg.backend}:{judge_cfg.model} ({judge_cfg.rubric})"
 
 
+def _cache(judge_cfg, cache_path: str | None):
+    """The on-disk answer cache of an LLM backend (paths.judge_cache), when ``judge_cfg.cache`` is on."""
+    from .cache import JudgeCache
+
+    return JudgeCache(cache_path) if cache_path and judge_cfg.cache else None
+
+
+def _embedded(judge_cfg, rubric: Rubric, cache_path: str | None, config_key: str):
+    from .embedded import EmbeddedJudge
+
+    return EmbeddedJudge(rubric)
+
+
+def _openai(judge_cfg, rubric: Rubric, cache_path: str | None, config_key: str):
+    from .llm import OpenAIJudge
+
+    # What the requests carry (temperature, token field, reasoning_effort, chat_template_kwargs) is
+    # part of the cache key: settings that change the answers must not replay another's.
+    return OpenAIJudge(ClientSettings.from_endpoint(judge_cfg, config_key), rubric, _cache(judge_cfg, cache_path))
+
+
+def _hf(judge_cfg, rubric: Rubric, cache_path: str | None, config_key: str):
+    from .llm import HFJudge
+
+    return HFJudge(judge_cfg.model, rubric, batch_size=judge_cfg.batch_size, max_new_tokens=judge_cfg.max_tokens,
+                   dtype=judge_cfg.dtype, cache=_cache(judge_cfg, cache_path))
+
+
+# The registry, the one list of judge backends: ``judge.backend`` (config validates against these
+# keys) -> builder(judge_cfg, rubric, cache_path, config_key). A new backend: its builder, one entry
+# here, conf/judge/<name>.yaml (and its settings in stages/core/config/judge.py if it has new ones).
+BACKENDS = {"embedded": _embedded, "openai": _openai, "hf": _hf}
+
+
 def build_judge(judge_cfg, cache_path: str | None = None, config_key: str = "judge"):
     """The judge a `judge` / `eval_judge` config describes. ``cache_path`` (paths.judge_cache) turns
     on the on-disk answer cache of the LLM backends when ``judge_cfg.cache`` is true. ``config_key``
     (judge or eval_judge) is where the config lives, for error messages (a missing API key)."""
     judge_cfg = typed(Judge, judge_cfg)   # a dict (tools, tests): the schema's defaults fill it in
-    backend = judge_cfg.backend
+    if judge_cfg.backend not in BACKENDS:
+        raise ValueError(f"judge.backend={judge_cfg.backend!r} is not available; known: {list(BACKENDS)}")
     rubric = load_rubric(judge_cfg.rubric or "kardia_v1")
-    if backend == "embedded":
-        from .embedded import EmbeddedJudge
-
-        return EmbeddedJudge(rubric)
-    if backend not in BACKENDS:
-        raise ValueError(f"judge.backend={backend!r} is not available; known: {list(BACKENDS)}")
-    from .cache import JudgeCache
-
-    cache = JudgeCache(cache_path) if cache_path and judge_cfg.cache else None
-    if backend == "openai":
-        from .llm import OpenAIJudge
-
-        # What the requests carry (temperature, token field, reasoning_effort, chat_template_kwargs) is
-        # part of the cache key: settings that change the answers must not replay another's.
-        return OpenAIJudge(ClientSettings.from_endpoint(judge_cfg, config_key), rubric, cache)
-    from .llm import HFJudge
-
-    return HFJudge(judge_cfg.model, rubric, batch_size=judge_cfg.batch_size, max_new_tokens=judge_cfg.max_tokens,
-                   dtype=judge_cfg.dtype, cache=cache)
+    return BACKENDS[judge_cfg.backend](judge_cfg, rubric, cache_path, config_key)
 
 
 def judge_many(judge, fmt: ResponseFormat, texts: list[str], personas: list[str],

@@ -1,0 +1,72 @@
+"""The ``evaluate`` group: the models evaluated, decoding, the generation backend, API baselines."""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+from typing import Optional
+
+from ..evaluation.headline import DEFAULT_HEADLINE, MAX_HEADLINE
+from .checks import _check, _one_of
+from .endpoint import Endpoint
+from .serving import VllmSizes
+
+EVAL_MODELS = ("base", "sft", "grpo")
+GENERATION_BACKENDS = ("hf", "vllm")
+
+
+@dataclass(kw_only=True)
+class ApiBaseline(Endpoint):
+    """An evaluate.api_baselines entry: a model behind an endpoint, prompted like the evaluated ones
+    and decoded like them (evaluate.do_sample, evaluate.max_new_tokens)."""
+
+    name: str
+    concurrency: int = 4
+    max_tokens: Optional[int] = None         # null: evaluate.max_new_tokens (a reasoning model may need more)
+    # 0.0: sent, as evaluate.do_sample says (0 greedy, 1 sampled); null: not sent (a model that refuses it)
+    temperature: Optional[float] = 0.0
+
+    def validate(self, where: str, source: str = "params.yaml") -> None:
+        _check(re.fullmatch(r"[A-Za-z0-9_.-]+", self.name or "") is not None, source, f"{where}.name",
+               f"{self.name!r}: use letters, digits, '_', '.', '-' (it becomes part of metric names)")
+        _check(self.temperature in (0.0, None), source, f"{where}.temperature",
+               "a baseline decodes like the evaluated models (evaluate.do_sample: 0 greedy, 1 sampled): "
+               "leave it at 0.0, or null to send none (a model that refuses one)")
+        super().validate(where, source)
+
+
+@dataclass
+class Evaluate:
+    models: list[str]
+    max_examples: Optional[int]
+    batch_size: int
+    max_new_tokens: int
+    do_sample: bool
+    backend: str = "hf"
+    min_judge_coverage: float = 0.95
+    api_baselines: list[ApiBaseline] = field(default_factory=list)
+    vllm: VllmSizes = field(default_factory=VllmSizes)
+    # metrics/headline.json and the MLflow parent run (stages/core/evaluation/headline.py)
+    headline: list[str] = field(default_factory=lambda: list(DEFAULT_HEADLINE))
+
+    def validate(self, where: str = "evaluate", source: str = "params.yaml") -> None:
+        for name in self.models:
+            _check(name in EVAL_MODELS, source, f"{where}.models",
+                   f"unknown model {name!r}; known: {list(EVAL_MODELS)}")
+        _check(self.batch_size > 0, source, f"{where}.batch_size", "must be positive")
+        _check(self.max_examples is None or self.max_examples > 0, source, f"{where}.max_examples",
+               "must be positive or null (all test examples)")
+        _check(self.max_new_tokens > 0, source, f"{where}.max_new_tokens", "must be positive")
+        _one_of(self.backend, GENERATION_BACKENDS, source, f"{where}.backend")
+        self.vllm.validate(f"{where}.vllm", source)
+        _check(0 <= self.min_judge_coverage <= 1, source, f"{where}.min_judge_coverage", "must be in [0, 1]")
+        seen = set(self.models)
+        for i, baseline in enumerate(self.api_baselines):
+            key = f"{where}.api_baselines[{i}]"
+            baseline.validate(key, source)
+            _check(baseline.name not in seen and baseline.name not in EVAL_MODELS, source, f"{key}.name",
+                   f"{baseline.name!r} is already a model name")
+            seen.add(baseline.name)
+        _check(0 < len(self.headline) <= MAX_HEADLINE, source, f"{where}.headline",
+               f"1 to {MAX_HEADLINE} metric keys: the columns `dvc exp show` prints (the rest is in "
+               "metrics/evaluate.json)")
