@@ -11,13 +11,13 @@ mid-run) is marked FAIL and queued again with the same parameters, and its half-
 is discarded (experiments/sweep_resume.py). MLflow: one parent run per
 study, one child run per trial (tagged with its DVC experiment), the stages' runs nested under it.
 Outputs in sweeps/<study>/: best.json (the best trial, or the Pareto front of a multi-objective
-study), trials.csv, importance.png, and pareto.png for a multi-objective study.
+study), trials.csv, importance.png, and pareto.png for a multi-objective study (experiments/sweep_report.py;
+the MLflow runs: experiments/sweep_tracking.py).
 """
 
 from __future__ import annotations
 
 import argparse
-import csv
 import json
 import math
 import os
@@ -25,8 +25,6 @@ import shlex
 import socket
 import subprocess
 import sys
-import time
-import warnings
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,10 +34,11 @@ from experiments.dvcexp import (
     load_yaml,
     require,
     set_args,
-    shared_mlflow_store,
     tool_env,
 )
+from experiments.sweep_report import print_summary, write_outputs
 from experiments.sweep_resume import discard_partial, finished, recover_interrupted
+from experiments.sweep_tracking import Tracker
 
 SPACE_TYPES = ("simplex", "float", "categorical")
 DIRECTIONS = ("maximize", "minimize")
@@ -164,10 +163,6 @@ def constraint_values(metrics: dict[str, float], constraints: list[Constraint]) 
     return {c.metric: c.violation(metrics[c.metric]) for c in constraints}
 
 
-def feasible(trial) -> bool:
-    return all(v <= 0 for v in trial.constraints.values())
-
-
 def storage_url(cfg: SweepConfig, override: str | None, root: Path) -> str:
     return override or cfg.storage or f"sqlite:///{(root / DEFAULT_DB).resolve()}"
 
@@ -187,72 +182,6 @@ def make_study(cfg: SweepConfig, storage: str | None):
                                          multivariate=True)
     return optuna.create_study(study_name=cfg.study, storage=storage, sampler=sampler, load_if_exists=True,
                                directions=[o.direction for o in cfg.objectives])
-
-
-# --- MLflow -------------------------------------------------------------------------------------
-
-class Tracker:
-    """The study's parent run and one child run per trial, through MlflowClient (explicit run ids:
-    the stages of a trial, in other processes, nest under the child through an environment variable)."""
-
-    def __init__(self, root: Path, study, cfg: SweepConfig):
-        from mlflow.exceptions import MlflowException
-        from mlflow.tracking import MlflowClient
-
-        self.uri, experiment = shared_mlflow_store(root)
-        self.client = MlflowClient(self.uri)
-        self.experiment_id = self.client.get_experiment_by_name(experiment).experiment_id
-        run_id = study.user_attrs.get("mlflow_parent_run_id")
-        try:
-            parent = self.client.get_run(run_id) if run_id else None
-        except MlflowException:  # the run is not in this store (a new MLflow store): start a new parent run
-            parent = None
-        if parent is None:
-            parent = self.client.create_run(self.experiment_id, run_name=f"sweep-{cfg.study}",
-                                            tags={"kind": "sweep", "optuna_study": cfg.study})
-            study.set_user_attr("mlflow_parent_run_id", parent.info.run_id)
-            self.client.log_batch(parent.info.run_id, params=_params({
-                "objectives": ",".join(f"{o.metric}:{o.direction}" for o in cfg.objectives),
-                "constraints": ",".join(f"{c.metric}[{c.min},{c.max}]" for c in cfg.constraints),
-                "overrides": " ".join(cfg.overrides), "sampler_seed": cfg.seed}))
-        self.parent_id = parent.info.run_id
-
-    def start_trial(self, trial, name: str, used: dict) -> str:
-        run = self.client.create_run(self.experiment_id, run_name=name, tags={
-            "mlflow.parentRunId": self.parent_id, "kind": "sweep-trial", "dvc_exp": name,
-            "optuna_study": trial.study.study_name, "optuna_trial": str(trial.number)})
-        self.client.log_batch(run.info.run_id, params=_params({**trial.params, **used}))
-        return run.info.run_id
-
-    def end_trial(self, run_id: str, metrics: dict[str, float], status: str) -> None:
-        from mlflow.entities import Metric
-
-        now = int(time.time() * 1000)
-        self.client.log_batch(run_id, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()])
-        self.client.set_terminated(run_id, status)
-
-    def kill_trial(self, run_id: str) -> None:
-        """Mark an interrupted trial's run, and the stage run that died with it, KILLED."""
-        nested = self.client.search_runs([self.experiment_id], f"tags.mlflow.parentRunId = '{run_id}'")
-        for run in nested:
-            if run.info.status == "RUNNING":
-                self.client.set_terminated(run.info.run_id, "KILLED")
-        self.client.set_terminated(run_id, "KILLED")
-
-    def finish(self, metrics: dict[str, float], artifacts: list[Path]) -> None:
-        from mlflow.entities import Metric
-
-        self.client.log_batch(self.parent_id, metrics=[Metric(k, v, 0, 0) for k, v in metrics.items()])
-        for path in artifacts:
-            if path.exists():
-                self.client.log_artifact(self.parent_id, str(path))
-        self.client.set_terminated(self.parent_id, "FINISHED")
-
-
-def _params(d: dict) -> list:
-    from mlflow.entities import Param
-
-    return [Param(str(k), str(v)[:6000]) for k, v in d.items()]
 
 
 # --- one trial ------------------------------------------------------------------------------------
@@ -296,124 +225,6 @@ def run_trial(study, cfg: SweepConfig, tracker: Tracker, root: Path, reward_name
     study.tell(trial, [metrics[o.metric] for o in cfg.objectives])
     tracker.end_trial(run_id, {**metrics, "feasible": float(all(v <= 0 for v in violations.values()))}, "FINISHED")
     return "COMPLETE"
-
-
-# --- outputs ------------------------------------------------------------------------------------
-
-def dominates(a: list[float], b: list[float], objectives: list[Objective]) -> bool:
-    sign = [1 if o.direction == "maximize" else -1 for o in objectives]
-    better_or_equal = all(s * x >= s * y for s, x, y in zip(sign, a, b, strict=True))
-    return better_or_equal and any(s * x > s * y for s, x, y in zip(sign, a, b, strict=True))
-
-
-def pareto_front(trials: list, objectives: list[Objective]) -> list:
-    return [t for t in trials if not any(dominates(o.values, t.values, objectives) for o in trials if o is not t)]
-
-
-def best_trials(study, cfg: SweepConfig) -> list:
-    """Feasible completed trials: the single best one, or the Pareto front."""
-    from optuna.trial import TrialState
-
-    done = [t for t in study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,)) if feasible(t)]
-    if not done:
-        return []
-    if len(cfg.objectives) == 1:
-        pick = max if cfg.objectives[0].direction == "maximize" else min
-        return [pick(done, key=lambda t: t.values[0])]
-    return sorted(pareto_front(done, cfg.objectives), key=lambda t: t.number)
-
-
-def describe(t, cfg: SweepConfig) -> dict:
-    return {"trial": t.number, "dvc_exp": t.user_attrs.get("dvc_exp"), "params": t.user_attrs.get("used", {}),
-            "values": dict(zip((o.metric for o in cfg.objectives), t.values, strict=True)),
-            "metrics": t.user_attrs.get("metrics", {})}
-
-
-def importance_plot(study, cfg: SweepConfig, path: Path) -> dict[str, float] | None:
-    """Importance of each sampled parameter for the first objective (Optuna's default evaluator), as a bar chart."""
-    import optuna
-    from optuna.trial import TrialState
-
-    if len(study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))) < 2:
-        return None
-    # Optuna 5's default evaluator (PED-ANOVA) explains what reaches *low* target values: negate a maximised one.
-    sign = -1.0 if cfg.objectives[0].direction == "maximize" else 1.0
-    with warnings.catch_warnings():  # its "computes importances for low target" notice: handled by `sign`
-        warnings.simplefilter("ignore", UserWarning)
-        importances = optuna.importance.get_param_importances(study, target=lambda t: sign * t.values[0])
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    names = list(importances)[::-1]
-    fig, ax = plt.subplots(figsize=(6, 0.4 * len(names) + 1.2))
-    ax.barh(names, [importances[n] for n in names])
-    ax.set_xlabel(f"importance for {cfg.objectives[0].direction} {cfg.objectives[0].metric} (PED-ANOVA)")
-    ax.set_title(f"study {cfg.study}")
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-    return dict(importances)
-
-
-def pareto_plot(study, cfg: SweepConfig, front: list, path: Path) -> None:
-    import matplotlib
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-    from optuna.trial import TrialState
-
-    done = study.get_trials(deepcopy=False, states=(TrialState.COMPLETE,))
-    fig, ax = plt.subplots(figsize=(5.5, 4.5))
-    for group, style in (([t for t in done if not feasible(t)], {"c": "lightgray", "label": "infeasible"}),
-                         ([t for t in done if feasible(t)], {"c": "tab:blue", "label": "feasible"})):
-        ax.scatter([t.values[0] for t in group], [t.values[1] for t in group], **style)
-    front = sorted(front, key=lambda t: t.values[0])
-    ax.plot([t.values[0] for t in front], [t.values[1] for t in front], "o-", c="tab:red", label="Pareto front")
-    ax.set_xlabel(cfg.objectives[0].metric)
-    ax.set_ylabel(cfg.objectives[1].metric)
-    ax.legend()
-    fig.tight_layout()
-    fig.savefig(path, dpi=120)
-    plt.close(fig)
-
-
-def write_outputs(study, cfg: SweepConfig, out: Path) -> tuple[dict, list[Path]]:
-    from stages.core.io import write_json
-
-    best = best_trials(study, cfg)
-    files = [out / "best.json", out / "trials.csv"]
-    summary = {"study": cfg.study, "objectives": [vars(o) for o in cfg.objectives],
-               "constraints": [vars(c) for c in cfg.constraints], "n_finished": len(finished(study)),
-               "best" if len(cfg.objectives) == 1 else "pareto_front": [describe(t, cfg) for t in best]}
-    importances = importance_plot(study, cfg, out / "importance.png")
-    if importances is not None:
-        summary["importance"] = importances
-        files.append(out / "importance.png")
-    if len(cfg.objectives) > 1 and best:
-        pareto_plot(study, cfg, best, out / "pareto.png")
-        files.append(out / "pareto.png")
-    write_json(out / "best.json", summary)
-    with (out / "trials.csv").open("w", newline="") as f:
-        writer = csv.writer(f)
-        writer.writerow(["trial", "state", "dvc_exp", "feasible", "values", "params"])
-        for t in study.get_trials(deepcopy=False):
-            writer.writerow([t.number, t.state.name, t.user_attrs.get("dvc_exp"), feasible(t) if t.values else "",
-                             json.dumps(t.values), json.dumps(t.user_attrs.get("used", t.params))])
-    return summary, files
-
-
-def print_summary(summary: dict, cfg: SweepConfig) -> None:
-    rows = summary.get("best") or summary.get("pareto_front") or []
-    title = "best feasible trial" if "best" in summary else "Pareto front (feasible trials)"
-    print(f"\nstudy {cfg.study}: {summary['n_finished']} finished trials; {title}:")
-    if not rows:
-        print("  no feasible trial yet")
-    for r in rows:
-        values = ", ".join(f"{k}={v:.4g}" for k, v in r["values"].items())
-        params = ", ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r["params"].items())
-        print(f"  trial {r['trial']} (dvc exp {r['dvc_exp']}): {values}\n    {params}")
-    if "importance" in summary:
-        print("  importance: " + ", ".join(f"{k}={v:.2f}" for k, v in summary["importance"].items()))
 
 
 def check_trial_params(overrides: list[str]) -> None:

@@ -25,3 +25,29 @@ def test_write_series_draws_each_chart_beside_the_csv_even_without_steps(tmp_pat
     assert (tmp_path / "grpo_judge.png").read_bytes().startswith(PNG)   # no judge column: an empty picture
     write_series(tmp_path / "sft_loss.csv", [], {"loss": ""}, {"sft_loss": ("loss", ["loss"])})
     assert (tmp_path / "sft_loss.png").read_bytes().startswith(PNG)
+
+
+def test_save_png_writes_atomically_closes_the_figure_and_crops_to_what_is_drawn(tmp_path):
+    """The one matplotlib setup every chart uses (stages, radar, sweeps): Agg, atomic PNG, figure closed."""
+    import matplotlib.pyplot as plt
+
+    from stages.core.charts import figure, save_png
+
+    sizes = {}
+    for crop in (False, True):
+        fig, ax = figure(size=(4, 3))
+        ax.plot([0, 1], [0, 1])
+        ax.legend(["outside"], loc="upper left", bbox_to_anchor=(1.05, 1.0))   # drawn past the figure's edge
+        path = tmp_path / f"crop-{crop}.png"
+        save_png(fig, path, dpi=50, crop=crop)
+        assert path.read_bytes().startswith(PNG) and plt.get_fignums() == []
+        sizes[crop] = int.from_bytes(path.read_bytes()[16:20], "big")   # IHDR width in pixels
+    assert sizes[False] == 4 * 50 and sizes[True] > sizes[False]       # crop keeps the legend in
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["crop-False.png", "crop-True.png"]   # no temp files
+
+
+def test_radar_is_drawn_with_the_shared_setup(tmp_path):
+    from stages.core.evaluation.plots import radar_png
+
+    radar_png({"sft": {"emotion_acc": 0.5, "empathy": 3.0}}, tmp_path / "radar.png", "radar")
+    assert (tmp_path / "radar.png").read_bytes().startswith(PNG)

@@ -15,10 +15,10 @@ from experiments.sweep import (
     Objective,
     constraint_values,
     load_sweep,
-    pareto_front,
     sample,
     simplex,
 )
+from experiments.sweep_report import pareto_front
 from experiments.sweep_resume import finished, recover_interrupted
 
 optuna.logging.set_verbosity(optuna.logging.WARNING)
@@ -153,7 +153,8 @@ def test_multi_objective_outputs_keep_the_feasible_pareto_front(tmp_path):
 
     from optuna.distributions import FloatDistribution
 
-    from experiments.sweep import SweepConfig, write_outputs
+    from experiments.sweep import SweepConfig
+    from experiments.sweep_report import write_outputs
 
     objectives = [Objective("eval/grpo/emotion_acc", "maximize"), Objective("eval/grpo/empathy", "maximize")]
     cfg = SweepConfig(study="p", seed=0, n_trials=5, n_startup_trials=5, storage=None, objectives=objectives,

@@ -8,7 +8,7 @@ from __future__ import annotations
 import math
 from pathlib import Path
 
-from ..io import atomic_path
+from ..charts import figure, save_png
 from .metrics import RADAR_AXES
 
 LABELS = {"emotion_acc": "emotion acc.", "relevance": "relevance", "fluency": "fluency",
@@ -22,13 +22,8 @@ def radar_value(metric: str, value: float) -> float:
 
 def radar_png(means: dict[str, dict[str, float]], path: str | Path, title: str) -> None:
     """``means[model][axis]``: one polygon per model over ``RADAR_AXES`` (a missing axis plots at 0)."""
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
     angles = [2 * math.pi * i / len(RADAR_AXES) for i in range(len(RADAR_AXES))]
-    fig, ax = plt.subplots(figsize=(6, 6), subplot_kw={"projection": "polar"})
+    fig, ax = figure(size=(6, 6), projection="polar")
     for model, values in means.items():
         r = [radar_value(a, values[a]) if a in values else 0.0 for a in RADAR_AXES]
         ax.plot([*angles, angles[0]], [*r, r[0]], linewidth=1.8, label=model)
@@ -40,6 +35,4 @@ def radar_png(means: dict[str, dict[str, float]], path: str | Path, title: str) 
     ax.legend(loc="upper right", bbox_to_anchor=(1.25, 1.12), fontsize=9)
     fig.text(0.5, 0.02, "emotion accuracy in [0, 1]; rubric scores 1-5 mapped to (s - 1) / 4",
              ha="center", fontsize=8)
-    with atomic_path(path) as tmp:
-        fig.savefig(tmp, dpi=110, bbox_inches="tight", format="png")
-    plt.close(fig)
+    save_png(fig, path, dpi=110, crop=True)   # the legend sits outside the polar axes
