@@ -7,6 +7,7 @@ import with the file and key it is in, never later as an odd sentence, a silent 
 ``KeyError`` mid-run. Shapes:
 
     str              a string (YAML 1.1 reads unquoted yes / no / on / 3 as bool or int: rejected)
+    float, int       a number (float: an int is read as a float; a bool is neither)
     OneOf(values)    a string from ``values``
     [shape]          a non-empty list, returned as a tuple; ``Seq(shape, n)`` for at least n items
     Fields(a, b)     a mapping with exactly the string keys a, b, returned as the tuple (a, b)
@@ -90,6 +91,10 @@ def _check(value, shape, name: str, key: str):
             quote = "; quote it" if value is None or isinstance(value, (bool, int, float)) else ""
             fail(f"must be a string, got {value!r}{quote}")
         return value
+    if shape in (float, int):
+        if isinstance(value, bool) or not isinstance(value, (int, float) if shape is float else int):
+            fail(f"must be {'a number' if shape is float else 'an integer'}, got {value!r}")
+        return shape(value)
     if isinstance(shape, OneOf):
         if value not in shape.values:
             fail(f"must be one of {list(shape.values)}, got {value!r}")

@@ -276,7 +276,7 @@ def test_generator_fact_kinds_are_what_the_pairs_name():
 
 
 def test_every_generator_occupation_is_known_to_the_contradiction_check():
-    from stages.core.data.synthetic_corpus import OCCUPATIONS
+    from stages.core.data.synthetic_vocab import OCCUPATIONS
 
     for a_occ, _skill in OCCUPATIONS:
         assert dialogue.OCC_ANY.search(a_occ), f"the judge cannot tell {a_occ!r} apart from another job"

@@ -9,8 +9,9 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from stages.core.data import synthetic_corpus as syn
+from stages.core.data import synthetic_vocab as syn
 from stages.core.data.synthetic_corpus import generate_corpus
+from stages.core.data.synthetic_text import SLOT, fill
 from stages.core.format import ResponseFormat
 from stages.core.labels import EMOTIONS
 
@@ -232,12 +233,12 @@ def test_gists_only_reuse_the_situations_choices():
         for text, gist in emo.scenarios:
             for _ in range(5):
                 bindings: dict[str, str] = {}
-                syn._fill(text, rng, bindings)
+                fill(text, rng, bindings)
                 for pronouns in (syn.THIRD, syn.SECOND):
-                    filled = syn._fill(gist, None, dict(bindings, **pronouns))  # raises on an unbound slot
+                    filled = fill(gist, None, dict(bindings, **pronouns))  # raises on an unbound slot
                     assert "{" not in filled
         for _, gist in emo.details:
-            syn._fill(gist, None, dict(syn.THIRD))
+            fill(gist, None, dict(syn.THIRD))
 
 
 def longest_fill(template: str, bound: dict | None = None) -> tuple[str, dict]:
@@ -255,7 +256,7 @@ def longest_fill(template: str, bound: dict | None = None) -> tuple[str, dict]:
             return longest(body.split("|"))
         return bound.get(body) or longest(syn.SLOTS.get(body, ("they",)))
 
-    return syn._SLOT.sub(one, template), bound
+    return SLOT.sub(one, template), bound
 
 
 def test_table_lengths_keep_every_turn_within_budget():

@@ -12,7 +12,8 @@ from importlib import resources
 import pytest
 import yaml
 
-from stages.core.data import synthetic_corpus as syn
+from stages.core.data import synthetic_vocab as syn
+from stages.core.data.synthetic_corpus import generate_corpus
 from stages.core.data.synthetic_tables import Fields, OneOf, OptionalKey, Seq, TableError, parse
 from stages.core.format import ResponseFormat
 from stages.core.io import write_jsonl
@@ -65,6 +66,30 @@ def test_shapes():
         parse("a: x\nb: [{k: '', v: ''}, {k: '', v: ''}]\nc: {yes: [m]}\n", shape, "f")
 
 
+
+def test_number_shapes():
+    shape = {"rate": float, "words": int}
+    assert parse("rate: 1\nwords: 30\n", shape, "f") == {"rate": 1.0, "words": 30}   # an int is a float
+    assert type(parse("rate: 1\nwords: 30\n", shape, "f")["rate"]) is float
+    for text, error in (("rate: '0.3'\nwords: 3\n", "f: key 'rate': must be a number, got '0.3'"),
+                        ("rate: yes\nwords: 3\n", "f: key 'rate': must be a number, got True"),
+                        ("rate: 0.3\nwords: 2.5\n", "f: key 'words': must be an integer, got 2.5")):
+        with pytest.raises(TableError, match=error):
+            parse(text, shape, "f")
+
+
+def test_the_knobs_are_the_generators_numbers():
+    """knobs.yaml holds the generator's rates and budgets: each cue's weights sum to one, every
+    rate is a probability, and the per-label weights keep the label order of EMOTIONS."""
+    assert sum(syn.CUE_WEIGHTS.values()) == pytest.approx(1.0)
+    assert set(syn.P_FAIL) == set(syn.P_SOLVED) == set(syn.CUE_WEIGHTS)
+    rates = [syn.DISTRACTOR_RATE, syn.SAME_CLUSTER_DISTRACTOR, syn.RESTATE_RATE, syn.BORROW_RATE,
+             syn.AMBIGUOUS_IMPLIED_RATE, *syn.P_FAIL.values(), *syn.P_SOLVED.values()]
+    assert all(0 <= r <= 1 for r in rates)
+    assert list(syn.EMOTION_WEIGHTS) == list(EMOTIONS) and all(w > 0 for w in syn.EMOTION_WEIGHTS.values())
+    assert sum(syn.MAX_SPAN_WORDS.values()) > syn.MAX_ASSISTANT_WORDS   # spans share the turn budget
+
+
 def leaves(value, where):
     """Every string in a loaded table. A list fails: the generator keeps drawn choices in a set and
     concatenates template tuples, so containers must be tuples (or dicts)."""
@@ -90,9 +115,9 @@ def test_loaded_tables_are_tuples_of_strings():
 
 
 def test_every_table_file_is_read_and_installed(root):
-    """Each data file beside the loader is one synthetic_corpus.py loads, and pyproject ships it."""
+    """Each data file beside the loader is one synthetic_vocab.py loads, and pyproject ships it."""
     files = sorted(p.name for p in resources.files(PACKAGE).iterdir() if p.is_file() and p.name != "__init__.py")
-    source = (root / "stages/core/data/synthetic_corpus.py").read_text()
+    source = (root / "stages/core/data/synthetic_vocab.py").read_text()
     assert files and [f for f in files if f'load("{f}"' not in source] == []
     globs = tomllib.loads((root / "pyproject.toml").read_text())["tool"]["setuptools"]["package-data"][PACKAGE]
     assert [f for f in files if not any(fnmatch.fnmatch(f, g) for g in globs)] == []
@@ -110,7 +135,7 @@ def test_the_committed_corpus_is_what_the_code_generates(root, tmp_path):
     outs = {o["path"]: o["md5"] for o in prepare["outs"]}
     paths = yaml.safe_load((root / "conf/paths/default.yaml").read_text())
     assert outs[paths["rejects"]] == hashlib.md5(b"").hexdigest()  # prepare kept every record
-    corpus = syn.generate_corpus(data["n_dialogues"], data["n_personas"], params["seed"],
+    corpus = generate_corpus(data["n_dialogues"], data["n_personas"], params["seed"],
                                  ResponseFormat(fmt["style"], fmt["system_prompt"]), data["max_exchanges"])
     write_jsonl(tmp_path / "dialogues.jsonl", corpus)
     assert hashlib.md5((tmp_path / "dialogues.jsonl").read_bytes()).hexdigest() == outs[paths["corpus"]]

@@ -41,12 +41,15 @@ Everything is a pure function of the arguments: one ``random.Random(seed)`` draw
 in a fixed order (personas first, then dialogues one after another), so a corpus of N dialogues
 is a prefix of a corpus of N+k with the same other arguments.
 
-The vocabularies and templates are data, one YAML file per topic in synthetic_tables/ beside this
-module (emotions.yaml: each label's paraphrases, situations, details, appraisals, needs and reply
+The vocabularies, templates and knobs are data, one YAML file per topic in synthetic_tables/
+(emotions.yaml: each label's paraphrases, situations, details, appraisals, needs and reply
 validations; labels.yaml: clusters and shared situations; personas.yaml: the fact pools;
-slots.yaml: slot fillers; user_turns.yaml / assistant_turns.yaml: turn templates). They are read
-once at import and checked against the shapes declared below; this module is the logic that draws
-from them. Table hygiene (checked by tests/unit/test_synthetic.py): no user-facing template or
+slots.yaml: slot fillers; user_turns.yaml / assistant_turns.yaml: turn templates; knobs.yaml: the
+rates, weights and word budgets), read once at import and checked against the shapes declared in
+synthetic_vocab.py. The logic that draws from them is split by topic: synthetic_text.py (slot
+filling, word budgets), synthetic_personas.py (profiles and their facts), synthetic_turns.py (the
+user turns and the assistant's four spans) and this module (the reviewer's trace, a dialogue, the
+corpus). Table hygiene (checked by tests/unit/test_synthetic.py): no user-facing template or
 persona fact contains any of the 32 label words, so a label word in a user turn is always a
 deliberate cue or a deliberate distractor.
 """
@@ -54,293 +57,37 @@ deliberate cue or a deliberate distractor.
 from __future__ import annotations
 
 import random
-import re
-from dataclasses import dataclass
 
-from stages.core.data.synthetic_tables import Fields, OneOf, OptionalKey, Seq, TableError, load
 from stages.core.format import ResponseFormat
-from stages.core.labels import EMOTIONS
 
-# ---------------------------------------------------------------------------------------------
-# Corpus-level knobs [ours]. The paper publishes none of these; they are chosen so the three cue
-# levels land mostly, not perfectly, on the easy/hard sides of the curriculum rule.
-# ---------------------------------------------------------------------------------------------
+from .synthetic_personas import make_personas, next_fact, persona_slots
+from .synthetic_text import fill, weighted
+from .synthetic_turns import (
+    draw_cue_notes,
+    draw_distractor,
+    first_user_turn,
+    fit_turn,
+    followup_user_turn,
+    reasoning_candidates,
+    response_candidates,
+    understanding_candidates,
+)
+from .synthetic_vocab import (
+    AMBIGUOUS_IMPLIED_RATE,
+    BORROW_RATE,
+    CLUSTER_OF,
+    CUE_WEIGHTS,
+    EMOTION_WEIGHTS,
+    P_FAIL,
+    P_FAIL_NOISE,
+    P_SOLVED,
+    SECOND,
+    SHARED_SITUATIONS,
+    TABLE,
+    THIRD,
+)
 
-CUE_WEIGHTS = {"explicit": 0.4, "paraphrase": 0.3, "implied": 0.3}
-DISTRACTOR_RATE = 0.3
-SAME_CLUSTER_DISTRACTOR = 0.5  # a distractor from the gold label's cluster is the hard kind
-RESTATE_RATE = 0.35  # a follow-up user turn restates the feeling at another cue level
-# A named or paraphrased feeling may sit on a sibling label's situation ("I have an interview
-# tomorrow. Honestly, I'm just apprehensive."), so situation -> label is not a lookup table and
-# the cue must be read. A few implied openings do the same: there the first turn is genuinely
-# ambiguous within the pair and only later turns (the gold label's own details) settle it.
-BORROW_RATE = 0.5
-AMBIGUOUS_IMPLIED_RATE = 0.15
-# Reviewer R: per assistant turn FAIL with P_FAIL[cue] (+ per-dialogue noise); a non-FAIL turn
-# is SOLVED (ending the dialogue) with P_SOLVED[cue]. Implied cues are hard for the assistant.
-P_FAIL = {"explicit": 0.15, "paraphrase": 0.35, "implied": 0.7}
-P_FAIL_NOISE = 0.08  # s.d. of the per-dialogue shift
-P_SOLVED = {"explicit": 0.45, "paraphrase": 0.3, "implied": 0.15}
-
-# Natural imbalance [paper: caring / hopeful / grateful frequent]; the rest is [ours].
-EMOTION_WEIGHTS = {e: 1.0 for e in EMOTIONS} | {
-    "caring": 3.0, "hopeful": 3.0, "grateful": 3.0,
-    "anxious": 1.5, "sad": 1.5, "proud": 1.5, "excited": 1.5, "lonely": 1.5,
-}
-
-# Word budgets. The model sees ~512 tokens; the paper's spans are far longer (41/53/27 words),
-# ours are cut to fit system prompt + history + one turn.
-MAX_USER_WORDS = 30
-MAX_SPAN_WORDS = {"understanding": 22, "reasoning": 22, "response": 30}
-MAX_ASSISTANT_WORDS = 70  # all four spans together; reasoning and response share what is left
-
-THIRD = {"sub": "they", "pos": "their", "obj": "them"}  # how the assistant's analysis refers to the user
-SECOND = {"sub": "you", "pos": "your", "obj": "you"}  # how the reply addresses them; same verb forms
-
-# ---------------------------------------------------------------------------------------------
-# The tables. Every phrase the generator draws from is data in synthetic_tables/*.yaml, checked at
-# import against the shapes written here (their notation: synthetic_tables/__init__.py), so a
-# missing or malformed table fails naming its file and key, not halfway through a corpus.
-# ---------------------------------------------------------------------------------------------
-
-GROUPS = ("low", "high", "warm")  # tone of the reply: distress, delight, tender / forward-looking
-FACT_KINDS = ("hobby", "pet", "occupation", "recent")  # what a reply can quote from a persona
-_SAID = Fields("user", "gist")  # a user sentence and the same event as a clause about the user
-_REACTION = Fields("says", "reported")  # a user's reaction and how the analysis reports it
-
-
-@dataclass(frozen=True)
-class Emotion:
-    """Everything the generator knows about one label (one entry of emotions.yaml).
-
-    ``scenarios`` are (user sentence, gist) pairs: the sentence implies the label on its own (the
-    implied cue); the gist is the same event as a clause with {sub}/{pos}/{obj} pronouns, said
-    about the user ("they"/"their") in the analysis and to them ("you"/"your") in the reply.
-    ``details`` are the same for follow-up turns. ``paraphrases`` say the feeling without the word.
-    ``validations`` are reply sentences around a gist clause.
-    """
-
-    group: str  # one of GROUPS: the tone of the reply
-    paraphrases: tuple[str, ...]
-    scenarios: tuple[tuple[str, str], ...]
-    details: tuple[tuple[str, str], ...]
-    appraisals: tuple[str, ...]  # verb phrases after "they"
-    needs: tuple[str, ...]  # noun phrases: "they need <need>"
-    validations: tuple[str, ...]  # contain "{gist}"
-    explicit: tuple[str, ...] = ()  # label-specific ways of naming it, for labels that are not adjectives
-
-
-_EMOTION = {"group": OneOf(GROUPS),
-            "paraphrases": Seq(str, 2),  # a dialogue draws two: one to open, another to restate
-            "scenarios": [_SAID], "details": [_SAID], "appraisals": [str], "needs": [str],
-            "validations": [str], "explicit": OptionalKey([str])}
-TABLE: dict[str, Emotion] = {label: Emotion(**fields) for label, fields in
-                             load("emotions.yaml", {label: _EMOTION for label in EMOTIONS}).items()}
-
-_labels = load("labels.yaml", {"clusters": [[OneOf(EMOTIONS)]],
-                               "shared_situations": {OneOf(EMOTIONS): [OneOf(EMOTIONS)]},
-                               "non_adjective": [OneOf(EMOTIONS)]})
-_CLUSTERS = _labels["clusters"]  # confusable labels
-if sorted(e for c in _CLUSTERS for e in c) != sorted(EMOTIONS):  # a distractor draws from its label's cluster
-    raise TableError(f"labels.yaml: key 'clusters': must hold each of the {len(EMOTIONS)} labels exactly once")
-CLUSTER_OF = {e: c for c in _CLUSTERS for e in c}
-SHARED_SITUATIONS = _labels["shared_situations"]  # whose situations a label may borrow
-_NON_ADJECTIVE = frozenset(_labels["non_adjective"])  # never an "I'm (not) <label>" cue or distractor
-DISTRACTOR_LABELS = tuple(e for e in EMOTIONS if e not in _NON_ADJECTIVE)
-
-_personas = load("personas.yaml", {
-    "mbti_traits": {str: [str]}, "occupations": [Fields("job", "skill")], "hobbies": [str],
-    "pet_kinds": [str], "pet_names": [str], "recent": [Fields("profile", "to_user")],
-    "signatures": [str], "about_templates": [str], "pet_sentences": [str]})
-MBTI_TRAITS = _personas["mbti_traits"]
-MBTI_TYPES = tuple(MBTI_TRAITS)
-OCCUPATIONS = _personas["occupations"]
-HOBBIES = _personas["hobbies"]
-PET_KINDS = _personas["pet_kinds"]
-PET_NAMES = _personas["pet_names"]
-RECENT = _personas["recent"]
-SIGNATURES = _personas["signatures"]
-ABOUT_TEMPLATES = _personas["about_templates"]
-PET_SENTENCES = _personas["pet_sentences"]
-
-SLOTS = load("slots.yaml", {str: [str]})  # the shared "{person}"-style slots of situation templates
-
-_user = load("user_turns.yaml", {
-    "explicit_any": [str], "explicit_adj": [str], "paraphrase_frames": [str],
-    "distractor_negated": [str], "distractor_other": [str],
-    "user_openers": {g: [str] for g in GROUPS}, "followup_reactions": {g: [_REACTION] for g in GROUPS},
-    "fact_reactions": {OneOf(FACT_KINDS): _REACTION}, "detail_links": [str]})
-EXPLICIT_ANY = _user["explicit_any"]
-EXPLICIT_ADJ = _user["explicit_adj"]
-PARAPHRASE_FRAMES = _user["paraphrase_frames"]
-DISTRACTOR_NEGATED = _user["distractor_negated"]
-DISTRACTOR_OTHER = _user["distractor_other"]
-USER_OPENERS = _user["user_openers"]
-FOLLOWUP_REACTIONS = _user["followup_reactions"]
-FACT_REACTIONS = _user["fact_reactions"]
-DETAIL_LINKS = _user["detail_links"]
-
-_assistant = load("assistant_turns.yaml", {
-    "understanding_first": [str], "understanding_short": str, "understanding_followup": [str],
-    "understanding_followup_short": str, "cue_notes": {c: [str] for c in (*CUE_WEIGHTS, "same")},
-    "distractor_notes": {"negated": str, "other": str},
-    "reasoning": [str], "reasoning_short": str, "reasoning_bare": str,
-    "openers": {g: [str] for g in GROUPS}, "followup_openers": [str],
-    "fact_lines": {g: {k: [str] for k in FACT_KINDS} for g in GROUPS}, "questions": {g: [str] for g in GROUPS}})
-UNDERSTANDING_FIRST = _assistant["understanding_first"]
-UNDERSTANDING_SHORT = _assistant["understanding_short"]
-UNDERSTANDING_FOLLOWUP = _assistant["understanding_followup"]
-UNDERSTANDING_FOLLOWUP_SHORT = _assistant["understanding_followup_short"]
-CUE_NOTES = _assistant["cue_notes"]
-DISTRACTOR_NOTES = _assistant["distractor_notes"]
-REASONING = _assistant["reasoning"]
-REASONING_SHORT = _assistant["reasoning_short"]
-REASONING_BARE = _assistant["reasoning_bare"]
-OPENERS = _assistant["openers"]
-FOLLOWUP_OPENERS = _assistant["followup_openers"]
-FACT_LINES = _assistant["fact_lines"]
-QUESTIONS = _assistant["questions"]
-
-# ---------------------------------------------------------------------------------------------
-# Small helpers
-# ---------------------------------------------------------------------------------------------
-
-_SLOT = re.compile(r"\{([^{}]+)\}")
-
-
-def _fill(template: str, rng: random.Random | None, bindings: dict[str, str]) -> str:
-    """Fill ``{name}``, ``{name=a|b}`` and ``{a|b}`` slots, recording choices in ``bindings``.
-
-    With ``rng=None`` every slot must already be bound: gists re-use the user sentence's choices,
-    and an unbound slot there would silently tell a different story, so it raises.
-    """
-
-    def one(m: re.Match) -> str:
-        body = m[1]
-        if "=" in body:
-            name, alts = body.split("=", 1)
-            if name not in bindings:
-                bindings[name] = _pick(rng, alts.split("|"), body)
-            return bindings[name]
-        if "|" in body:
-            return _pick(rng, body.split("|"), body)
-        if body not in bindings:
-            bindings[body] = _pick(rng, SLOTS[body], body)
-        return bindings[body]
-
-    return _SLOT.sub(one, template)
-
-
-def _pick(rng: random.Random | None, options, slot: str) -> str:
-    if rng is None:
-        raise KeyError(f"slot {{{slot}}} is not bound")
-    return rng.choice(list(options))
-
-
-def _cap(s: str) -> str:
-    return s[:1].upper() + s[1:]
-
-
-def _words(s: str) -> int:
-    return len(s.split())
-
-
-def _fit(candidates: list[str], limit: int) -> str:
-    """The first candidate within ``limit`` words (candidates go from richest to barest)."""
-    for c in candidates:
-        if _words(c) <= limit:
-            return c
-    return min(candidates, key=_words)
-
-
-def _weighted(rng: random.Random, weights: dict[str, float]) -> str:
-    keys = list(weights)
-    return rng.choices(keys, weights=[weights[k] for k in keys])[0]
-
-
-# ---------------------------------------------------------------------------------------------
-# Personas
-# ---------------------------------------------------------------------------------------------
-
-
-def _make_persona(rng: random.Random, index: int) -> dict:
-    a_occ, skill = rng.choice(OCCUPATIONS)
-    n_hobbies = rng.choice((1, 1, 2))
-    hobbies = rng.sample(HOBBIES, n_hobbies)
-    # About holds one or two facts beyond the job: a second hobby or a pet, never both.
-    pet = (rng.choice(PET_KINDS), rng.choice(PET_NAMES)) if n_hobbies == 1 and rng.random() < 0.6 else None
-    recent = rng.sample(RECENT, rng.choice((1, 2)))
-    about = rng.choice(ABOUT_TEMPLATES).format(a_occ=a_occ, A_occ=_cap(a_occ), hobbies=" and ".join(hobbies))
-    if pet:
-        about += rng.choice(PET_SENTENCES).format(kind=pet[0], name=pet[1])
-    mbti = rng.choice(MBTI_TYPES)
-    signature = rng.choice(SIGNATURES)
-    person = (f"MBTI: {mbti}\nAbout: {about}\nSignature: {signature}\n"
-              f"Recent Activities: {'; '.join(r[0] for r in recent)}.")
-    facts = [("hobby", h) for h in hobbies] + [("occupation", a_occ)] + [("recent", r) for r in recent]
-    if pet:
-        facts.append(("pet", pet))
-    return {
-        "persona_id": f"p{index:04d}", "anon_username": f"user_{rng.getrandbits(40):010x}",
-        "person": person, "mbti": mbti, "a_occ": a_occ, "occ": a_occ.split(" ", 1)[1], "skill": skill,
-        "hobbies": hobbies, "pet": pet, "facts": facts,
-    }
-
-
-def _make_personas(rng: random.Random, n: int) -> list[dict]:
-    # The persona-disjoint split keys on the profile string, so two personas must never share one.
-    personas, seen = [], set()
-    while len(personas) < n:
-        p = _make_persona(rng, len(personas))
-        if p["person"] not in seen:
-            seen.add(p["person"])
-            personas.append(p)
-    return personas
-
-
-def _fact_slots(persona: dict, fact: tuple[str, object]) -> dict[str, str]:
-    kind, value = fact
-    slots = {"a_occ": persona["a_occ"], "occ": persona["occ"], "skill": persona["skill"],
-             "hobby": persona["hobbies"][0]}
-    if kind == "hobby":
-        slots["hobby"] = value
-    elif kind == "pet":
-        slots["pet"] = value[1]
-        slots["Pet"] = value[1]
-    elif kind == "recent":
-        slots["recent_2p"] = value[1]
-        slots["recent_1p"] = value[0][:1].lower() + value[0][1:]
-    return slots
-
-
-# ---------------------------------------------------------------------------------------------
-# Dialogue pieces
-# ---------------------------------------------------------------------------------------------
-
-
-def _explicit_sentence(rng: random.Random, label: str) -> str:
-    emo = TABLE[label]
-    options = EXPLICIT_ANY + emo.explicit + (() if label in _NON_ADJECTIVE else EXPLICIT_ADJ)
-    return rng.choice(options).format(w=label, W=_cap(label))
-
-
-def _paraphrase_sentence(rng: random.Random, para: str) -> str:
-    return rng.choice(PARAPHRASE_FRAMES).format(p=para, P=_cap(para))
-
-
-def _draw_distractor(rng: random.Random, label: str) -> dict | None:
-    if rng.random() >= DISTRACTOR_RATE:
-        return None
-    near = [e for e in CLUSTER_OF[label] if e != label and e in DISTRACTOR_LABELS]
-    if near and rng.random() < SAME_CLUSTER_DISTRACTOR:
-        pool = near
-    else:
-        pool = [e for e in DISTRACTOR_LABELS if e != label]
-    other = rng.choice(pool)
-    kind = rng.choice(("negated", "other"))
-    templates = DISTRACTOR_NEGATED if kind == "negated" else DISTRACTOR_OTHER
-    text = rng.choice(templates).format(o=other, q=rng.choice(SLOTS["person"]))
-    return {"label": other, "kind": kind, "text": text}
+__all__ = ["generate_corpus", "make_personas", "reviewer_fail_rate", "same_cluster", "scripted_dialogue"]
 
 
 def _draw_trace(rng: random.Random, cue: str, max_exchanges: int) -> list[str]:
@@ -363,140 +110,10 @@ def _draw_trace(rng: random.Random, cue: str, max_exchanges: int) -> list[str]:
     return trace
 
 
-def _first_user_turn(rng, label, cue, scenario_text, para, distractor) -> str:
-    emo = TABLE[label]
-    parts = [scenario_text]
-    if cue == "explicit":
-        feeling = _explicit_sentence(rng, label)
-    elif cue == "paraphrase":
-        feeling = _paraphrase_sentence(rng, para)
-    else:
-        feeling = None
-    if feeling:
-        # Feeling first or event first, so the cue is not always in the same place.
-        parts = [feeling, scenario_text] if rng.random() < 0.35 else [scenario_text, feeling]
-    if distractor:
-        parts.insert(rng.randrange(len(parts) + 1), distractor["text"])
-    opener = rng.choice(USER_OPENERS[emo.group])
-    candidates = [" ".join([opener] + parts).strip(), " ".join(parts)]
-    if distractor:  # over budget: keep the cue, drop the distractor
-        rest = [p for p in parts if p != distractor["text"]]
-        candidates.append(" ".join(rest))
-    return _fit(candidates, MAX_USER_WORDS)
-
-
-def _cue_notes(rng, level: str, label: str, para: str | None) -> tuple[str, str]:
-    """(a drawn note on the cue, the level's shortest note as a fallback for the word budget)."""
-    drawn = rng.choice(CUE_NOTES[level]).format(w=label, p=para or "")
-    shortest = min((n.format(w=label, p=para or "") for n in CUE_NOTES[level]), key=_words)
-    return drawn, shortest
-
-
-def _understanding_candidates(rng, persona, fact_slots, gist3, cue_notes, distractor,
-                              followup_reaction=None) -> list[str]:
-    cue, short_cue = cue_notes
-    slots = dict(fact_slots, mbti=persona["mbti"], A_occ=_cap(persona["a_occ"]), gist=gist3, cue=cue)
-    if followup_reaction is None:
-        note = DISTRACTOR_NOTES[distractor["kind"]].format(o=distractor["label"]) if distractor else ""
-        first = rng.choice(UNDERSTANDING_FIRST)
-        return [first.format(**dict(slots, cue=cue + note)), first.format(**slots),
-                UNDERSTANDING_FIRST[-1].format(**slots), UNDERSTANDING_SHORT.format(**slots),
-                UNDERSTANDING_SHORT.format(**dict(slots, cue=short_cue))]
-    slots["reaction"] = followup_reaction
-    return [rng.choice(UNDERSTANDING_FOLLOWUP).format(**slots), UNDERSTANDING_FOLLOWUP_SHORT.format(**slots),
-            UNDERSTANDING_FOLLOWUP_SHORT.format(**dict(slots, cue=short_cue))]
-
-
-def _reasoning_candidates(rng, persona, emo: Emotion, appraisal: str) -> list[str]:
-    slots = {"a_mbti": f"an {persona['mbti']}", "trait": rng.choice(MBTI_TRAITS[persona["mbti"]]),
-             "a_occ": persona["a_occ"], "appraisal": appraisal, "need": rng.choice(emo.needs)}
-    return [rng.choice(REASONING).format(**slots), REASONING_SHORT.format(**slots),
-            REASONING_BARE.format(**slots)]
-
-
-def _response_candidates(rng, emo: Emotion, validation: str, fact_slots: dict, fact_kind: str,
-                         followup: bool, used: set) -> list[str]:
-    openers = FOLLOWUP_OPENERS if followup and rng.random() < 0.5 else OPENERS[emo.group]
-    opener = _fresh(rng, openers, used)
-    lines = [line.format(**fact_slots) for line in FACT_LINES[emo.group][fact_kind]]
-    fact_line, shortest = rng.choice(lines), min(lines, key=_words)
-    question = _fresh(rng, QUESTIONS[emo.group], used)
-    # Richest first; the barest keeps what the rubric asks of a reply: the situation and a persona fact.
-    candidates = [f"{opener} {validation} {fact_line} {question}", f"{opener} {validation} {fact_line}",
-                  f"{validation} {shortest}"]
-    if fact_line.endswith("?"):  # the fact line already asks; a second question would pile on
-        candidates = candidates[1:]
-    return candidates
-
-
-def _fit_turn(understandings: list[str], reasonings: list[str], responses: list[str]) -> tuple[str, str, str]:
-    """The richest (understanding, reasoning, response) within the span caps and the turn budget.
-
-    Each list runs from richest to barest. Preference: keep an opener in the response (the
-    barest response, validation + persona fact only, comes last), then the reasoning with its
-    MBTI trait, then the fullest understanding, then the reply's closing question.
-    """
-    caps = (MAX_SPAN_WORDS["understanding"], MAX_SPAN_WORDS["reasoning"], MAX_SPAN_WORDS["response"])
-    nu, nr, ns = ([_words(x) for x in xs] for xs in (understandings, reasonings, responses))
-    last = len(responses) - 1
-    for ks in (range(last), (last,)):
-        for j in range(len(reasonings)):
-            for i in range(len(understandings)):
-                for k in ks:
-                    if (nu[i] <= caps[0] and nr[j] <= caps[1] and ns[k] <= caps[2]
-                            and nu[i] + nr[j] + ns[k] + 1 <= MAX_ASSISTANT_WORDS):  # + the emotion word
-                        return understandings[i], reasonings[j], responses[k]
-    # Unreachable with the tables' length bounds (tested); keep the turn short rather than fail.
-    return understandings[nu.index(min(nu))], reasonings[nr.index(min(nr))], responses[ns.index(min(ns))]
-
-
-def _fresh(rng: random.Random, options, used: set):
-    """A choice not yet used in this dialogue, so a reply does not repeat the previous one's opener."""
-    fresh = [o for o in options if o not in used] or list(options)
-    choice = rng.choice(fresh)
-    used.add(choice)
-    return choice
-
-
-def _followup_user_turn(rng, label, cue, prev_fact, persona, detail_text, para, used) -> tuple[str, str,
-                                                                                               str | None]:
-    """A user reply: reaction to the last reply, one new detail, sometimes the feeling restated.
-
-    Returns (text, reaction as reported by the analysis, restated cue level or None). Implied
-    dialogues never restate the label word, so they stay implied at the word level.
-    """
-    emo = TABLE[label]
-    kind, _ = prev_fact
-    if kind in FACT_REACTIONS and rng.random() < 0.4:
-        text, report = FACT_REACTIONS[kind]
-        slots = _fact_slots(persona, prev_fact)
-        reaction, reaction_3p = text.format(**slots), report.format(**slots)
-    else:
-        reaction, reaction_3p = _fresh(rng, FOLLOWUP_REACTIONS[emo.group], used)
-    # A link word ("Also, ") only before "I ...", so no other sentence start needs re-casing.
-    detail = rng.choice(DETAIL_LINKS) + detail_text if detail_text.startswith(("I ", "I'")) else detail_text
-    restated = None
-    if rng.random() < RESTATE_RATE:
-        restated = {"explicit": "paraphrase", "paraphrase": "explicit", "implied": "paraphrase"}[cue]
-    parts = [reaction, detail]
-    if restated == "explicit":
-        parts.append(_explicit_sentence(rng, label))
-    elif restated == "paraphrase":
-        parts.append(_paraphrase_sentence(rng, para))
-    text = _fit([" ".join(parts), " ".join(parts[1:])], MAX_USER_WORDS)
-    return text, reaction_3p, restated
-
-
-def _next_fact(rng: random.Random, facts: list, prev) -> tuple:
-    # Rotate persona facts across turns so replies do not repeat one hook.
-    options = [f for f in facts if f != prev] or facts
-    return rng.choice(options)
-
-
 def _dialogue(rng: random.Random, index: int, persona: dict, fmt: ResponseFormat, max_exchanges: int) -> dict:
-    label = _weighted(rng, EMOTION_WEIGHTS)
+    label = weighted(rng, EMOTION_WEIGHTS)
     emo = TABLE[label]
-    cue = _weighted(rng, CUE_WEIGHTS)
+    cue = weighted(rng, CUE_WEIGHTS)
     trace = _draw_trace(rng, cue, max_exchanges)
 
     source = label
@@ -505,16 +122,16 @@ def _dialogue(rng: random.Random, index: int, persona: dict, fmt: ResponseFormat
         source = rng.choice(siblings)
     text_t, gist_t = rng.choice(TABLE[source].scenarios)
     bindings: dict[str, str] = {}
-    situation = _fill(text_t, rng, bindings)
-    gist3 = _fill(gist_t, None, dict(bindings, **THIRD))
-    gist2 = _fill(gist_t, None, dict(bindings, **SECOND))
+    situation = fill(text_t, rng, bindings)
+    gist3 = fill(gist_t, None, dict(bindings, **THIRD))
+    gist2 = fill(gist_t, None, dict(bindings, **SECOND))
     paraphrases = rng.sample(emo.paraphrases, 2)  # one for the opening, another for a restatement
-    distractor = _draw_distractor(rng, label)
+    distractor = draw_distractor(rng, label)
 
     messages = [{"role": "system", "content": fmt.system_prompt(persona["person"])}]
-    user = _first_user_turn(rng, label, cue, situation, paraphrases[0], distractor)
+    user = first_user_turn(rng, label, cue, situation, paraphrases[0], distractor)
     distractor_kept = distractor if distractor and distractor["text"] in user else None
-    cue_notes = _cue_notes(rng, cue, label, paraphrases[0])
+    cue_notes = draw_cue_notes(rng, cue, label, paraphrases[0])
     details = rng.sample(emo.details, min(len(emo.details), max(0, len(trace) - 1)))
     # Later turns take the label's other appraisal and validation, so replies do not repeat.
     appraisals = rng.sample(emo.appraisals, len(emo.appraisals))
@@ -525,25 +142,25 @@ def _dialogue(rng: random.Random, index: int, persona: dict, fmt: ResponseFormat
     news, reaction, shown_distractor = gist3, None, distractor_kept
     for turn in range(len(trace)):
         messages.append({"role": "user", "content": user})
-        fact = _next_fact(rng, persona["facts"], fact)
-        slots = _fact_slots(persona, fact)
-        understandings = _understanding_candidates(rng, persona, slots, news, cue_notes, shown_distractor,
+        fact = next_fact(rng, persona["facts"], fact)
+        slots = persona_slots(persona, fact)
+        understandings = understanding_candidates(rng, persona, slots, news, cue_notes, shown_distractor,
                                                    reaction)
         # The reply validates the situation itself; the new detail is acknowledged in understanding.
         validation = validations[turn % len(validations)].format(gist=gist2)
-        understanding, reasoning, response = _fit_turn(
+        understanding, reasoning, response = fit_turn(
             understandings,
-            _reasoning_candidates(rng, persona, emo, appraisals[turn % len(appraisals)]),
-            _response_candidates(rng, emo, validation, slots, fact[0], turn > 0, used))
+            reasoning_candidates(rng, persona, emo, appraisals[turn % len(appraisals)]),
+            response_candidates(rng, emo, validation, slots, fact[0], turn > 0, used))
         spans = {"understanding": understanding, "reasoning": reasoning, "emotion": label,
                  "response": response}
         messages.append({"role": "assistant", "content": fmt.render(spans)})
         if turn + 1 < len(trace):
             d_text, d_gist = details[turn % len(details)]
-            user, reaction, restated = _followup_user_turn(
+            user, reaction, restated = followup_user_turn(
                 rng, label, cue, fact, persona, d_text, paraphrases[1], used)
-            news, shown_distractor = _fill(d_gist, None, dict(THIRD)), None
-            cue_notes = _cue_notes(rng, restated or "same", label, paraphrases[1])
+            news, shown_distractor = fill(d_gist, None, dict(THIRD)), None
+            cue_notes = draw_cue_notes(rng, restated or "same", label, paraphrases[1])
 
     return {
         "dialogue_id": f"syn-{index:05d}", "persona_id": persona["persona_id"],
@@ -565,14 +182,14 @@ def generate_corpus(n_dialogues: int, n_personas: int, seed: int, fmt: ResponseF
                          f"{n_dialogues}, {n_personas}, {max_exchanges}")
     stored = fmt if fmt.style == "four_span" else ResponseFormat("four_span", fmt.system_template)
     rng = random.Random(seed)
-    personas = _make_personas(rng, n_personas)
+    personas = make_personas(rng, n_personas)
     return [_dialogue(rng, i, personas[rng.randrange(n_personas)], stored, max_exchanges)
             for i in range(n_dialogues)]
 
 
 # Public pieces for the construction loop (stages/core/data/construction_loop.py): its embedded backend plays
-# U, A and R from one scripted dialogue, and its emotion-jump filter uses the confusable clusters.
-make_personas = _make_personas
+# U, A and R from one scripted dialogue (and its personas from make_personas), and its emotion-jump filter
+# uses the confusable clusters.
 scripted_dialogue = _dialogue
 
 
