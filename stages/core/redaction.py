@@ -1,7 +1,7 @@
 """One redaction step for what a stage logs and tracks: the values of the secrets the config points at.
 
 A key never sits in the config: ``*_env`` settings name the environment variables that hold it
-(config.py refuses anything else). The values of those variables are what must not reach a log line,
+(config/checks.py refuses anything else). The values of those variables are what must not reach a log line,
 an MLflow param or tag, or an error message, whatever code path would carry them there (an HTTP
 error quoting a header, a key pasted into a model name). ``Redactor.from_config`` collects them and
 ``redacted_logs`` puts it in front of every log record; the stage entry point and the MLflow run use the

@@ -77,3 +77,38 @@ def test_tables_are_rectangular(page):
 
 def test_readme_stays_short():
     assert len((ROOT / "README.md").read_bytes()) <= 12_500, "reference material belongs in docs/"
+
+
+def where_to_add_rows() -> list[list[str]]:
+    """The backticked names of each row of the README's "Where to add X" table."""
+    lines = prose_lines(ROOT / "README.md")
+    start = lines.index("## Where to add X")
+    end = next(i for i in range(start + 1, len(lines)) if lines[i].startswith("## "))
+    rows = [line for line in lines[start:end] if line.startswith("|")][2:]   # past the header and separator
+    return [re.findall(r"`([^`]+)`", row) for row in rows]
+
+
+def test_where_to_add_rows_name_files_that_exist_and_code_that_is_in_them():
+    """Each row's paths exist (a `<name>` placeholder: its folder), and each identifier it names
+    (a registry, a function, a class, a config key) is written in one of the row's files."""
+    assert len(where_to_add_rows()) >= 6
+    problems = []
+    for names in where_to_add_rows():
+        files: list[Path] = []
+        for name in names:
+            if "<" in name and "/" in name:                      # conf/judge/<name>.yaml: the folder holds them
+                folder = ROOT / name[:name.index("<")].rstrip("/")
+                if not folder.is_dir():
+                    problems.append(f"{name}: no folder {folder.relative_to(ROOT)}")
+                files += sorted(folder.glob("*"))
+            elif "/" in name or re.fullmatch(r"[\w.]+\.(py|yaml)", name):
+                found = [ROOT / name] if (ROOT / name).exists() else sorted(
+                    p for top in ("stages", "tests", "experiments") for p in (ROOT / top).rglob(name.rstrip("/")))
+                if not found:
+                    problems.append(f"{name}: no such file")
+                files += [f for p in found for f in ([p] if p.is_file() else sorted(p.rglob("*.yaml")))]
+        texts = "\n".join(f.read_text(encoding="utf-8") for f in files if f.is_file())
+        for name in names:
+            if re.fullmatch(r"[A-Za-z_]\w*", name) and not re.search(rf"\b{name}\b", texts):
+                problems.append(f"{name}: in none of {[f.name for f in files]}")
+    assert not problems, problems

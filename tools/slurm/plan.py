@@ -13,7 +13,7 @@ training ones). Several nodes, as open-r1 does it: with ``grpo=vllm_server`` the
 policy (``trl vllm-serve``, tensor parallel over its GPUs) and the others train. DVC runs prepare and
 partition on the first node; sft and grpo run on the training nodes as one ``srun`` step of
 ``accelerate launch --num_machines N --machine_rank $SLURM_PROCID --main_process_ip <first node>``,
-world size ``launch.num_processes`` = N x GPUs per node (the batch arithmetic of config.py is checked
+world size ``launch.num_processes`` = N x GPUs per node (the batch arithmetic of config/training.py is checked
 against it before anything runs); ``dvc commit`` then records their outputs and DVC runs evaluate.
 The multi-machine settings come from the allocation on the command line, over the one-node files in
 conf/accelerate (accelerate's command line wins over its config file), so there is one set of files.
