@@ -20,6 +20,7 @@ step with the best dev metric become ``models/grpo``.
 from __future__ import annotations
 
 import logging
+import math
 import random
 import sys
 from dataclasses import dataclass, field
@@ -120,11 +121,11 @@ class SelectBestCallback(TrainerCallback):
         self.tokenizer.padding_side = padding_side
         scores = dev_scores(completions, self.dev, self.reward_funcs, self.names, self.weights)
         value = scores[self.metric]
-        if value != value:  # NaN: the reward scored no dev answer (the judge abstained on all)
+        if math.isnan(value):  # NaN: the reward scored no dev answer (the judge abstained on all)
             log.warning("select_best: step %d: no dev answer was scored for %s; not a candidate", step, self.metric)
             return
         self.scores[step] = scores
-        log_step_metrics({f"dev/{k}": v for k, v in scores.items() if v == v}, step)
+        log_step_metrics({f"dev/{k}": v for k, v in scores.items() if not math.isnan(v)}, step)
         if self.selection.record(step, value):
             self.best_state = {k: v.detach().to("cpu", copy=True) for k, v in model.state_dict().items()}
         log.info("select_best: step %d dev %s %.4f (best: step %d, %.4f)", step, self.metric, value,
@@ -160,5 +161,5 @@ class SelectBestCallback(TrainerCallback):
         out = {"train/best_step": sel.best_step, "dev/examples": len(self.dev),
                "dev/evaluations": len(sel.history), f"dev/{self.metric}_best": sel.best_value,
                f"dev/{self.metric}_last": self.scores[last_step][self.metric]}
-        out.update({f"dev/best/{k}": v for k, v in self.scores[sel.best_step].items() if v == v})
+        out.update({f"dev/best/{k}": v for k, v in self.scores[sel.best_step].items() if not math.isnan(v)})
         return out

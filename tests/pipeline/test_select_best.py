@@ -4,6 +4,7 @@ the real ones (generation + the run's rewards) but the chosen metric is scripted
 known and is not the last: the saved model must be that step's weights, not the final ones."""
 
 import json
+import typing
 
 import pytest
 import torch
@@ -46,7 +47,7 @@ def run(tmp_path_factory, root):
         return {**out, "reward": SCRIPTED[len(real)]}
 
     class Lines(logging.Handler):
-        lines = []
+        lines: typing.ClassVar[list] = []
 
         def emit(self, record):
             self.lines.append(record.getMessage())
