@@ -55,3 +55,16 @@ def test_split_is_persona_disjoint_and_seeded():
     assert not {r["person"] for r in train} & {r["person"] for r in test}
     assert len({r["person"] for r in test}) == 2  # round(7 * 0.3)
     assert split_by_persona(records, 0.3, seed=1) == (train, test)
+
+
+def test_null_history_keeps_every_earlier_exchange(fmt):
+    """max_history_turns None (the history_length table's 'all' row): the last turn's prompt holds the
+    whole dialogue before it; a limit of 1 keeps only the last exchange."""
+    everything = dialogue_to_examples(RECORD, fmt, history="response_only", max_history_turns=None)
+    one = dialogue_to_examples(RECORD, fmt, history="response_only", max_history_turns=1)
+    earlier_turns = [m for m in RECORD["messages"][1:-2]]   # every turn before the last user turn
+    assert len(everything[-1]["prompt"]) == 1 + len(earlier_turns) + 1
+    assert everything[-1]["prompt"][1]["content"] == RECORD["messages"][1]["content"]
+    assert len(one[-1]["prompt"]) == 1 + 2 + 1
+    # the first turns have less history than any limit: identical prompts
+    assert everything[0]["prompt"] == one[0]["prompt"] and everything[1]["prompt"] == one[1]["prompt"]

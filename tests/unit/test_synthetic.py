@@ -118,6 +118,22 @@ def test_trace_matches_turns(corpus):
     assert all(len(d["trace"]) <= 2 for d in generate_corpus(100, 10, 0, FMT, max_exchanges=2))
 
 
+def test_min_exchanges_makes_every_dialogue_long_and_solved_only_at_the_end():
+    """data.min_exchanges (the long-dialogue corpus, data=synthetic_long): every dialogue runs at least
+    that many exchanges, SOLVED still ends it, and the turns still alternate user / assistant."""
+    corpus = generate_corpus(60, 10, 0, FMT, max_exchanges=14, min_exchanges=11)
+    lengths = [len(d["trace"]) for d in corpus]
+    assert min(lengths) >= 11 and max(lengths) <= 14 and len(set(lengths)) > 1
+    for d in corpus:
+        assert len(turns(d, "assistant")) == len(turns(d, "user")) == len(d["trace"])
+        assert "SOLVED" not in d["trace"][:-1]
+        assert "SOLVED" not in d["trace"][:10]   # R may not call it solved before exchange 11
+    # the knob left at None is the default corpus's draw
+    assert generate_corpus(30, 5, 3, FMT, min_exchanges=None) == generate_corpus(30, 5, 3, FMT)
+    with pytest.raises(ValueError, match="min_exchanges"):
+        generate_corpus(5, 5, 0, FMT, max_exchanges=4, min_exchanges=5)
+
+
 def test_all_labels_appear_with_natural_imbalance(corpus):
     counts = Counter(d["emotion"] for d in corpus)
     assert set(counts) == set(EMOTIONS)

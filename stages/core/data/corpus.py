@@ -23,7 +23,8 @@ class DataQualityError(KardiaError, RuntimeError):
 
 
 def _synthetic(cfg, fmt: ResponseFormat) -> list[Raw]:
-    corpus = generate_corpus(cfg.data.n_dialogues, cfg.data.n_personas, cfg.seed, fmt, cfg.data.max_exchanges)
+    corpus = generate_corpus(cfg.data.n_dialogues, cfg.data.n_personas, cfg.seed, fmt, cfg.data.max_exchanges,
+                             cfg.data.min_exchanges)
     return [Raw("<synthetic>", i, None, d) for i, d in enumerate(corpus, 1)]
 
 

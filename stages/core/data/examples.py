@@ -28,14 +28,14 @@ def context_text(messages: list[dict]) -> str:
     return "\n".join(lines)
 
 
-def dialogue_to_examples(record: dict, fmt: ResponseFormat, history: str, max_history_turns: int) -> list[dict]:
+def dialogue_to_examples(record: dict, fmt: ResponseFormat, history: str, max_history_turns: int | None) -> list[dict]:
     """Split one dialogue into per-assistant-turn examples.
 
     Source turns are read in the four-span form of the data; the target is rendered in ``fmt``'s
     style (so the response-only ablation trains on the same dialogues). The system prompt is always
     ``fmt.system_prompt(persona)``: the prompt is a config value, identical across data sources.
     history: 'full' keeps earlier assistant turns as written, 'response_only' keeps only their reply
-    text (shorter contexts); at most ``max_history_turns`` earlier exchanges are kept.
+    text (shorter contexts); at most ``max_history_turns`` earlier exchanges are kept (None: all).
     """
     turns = [{"role": m["role"], "content": SOURCE_FORMAT.normalize(m["content"])}
              for m in record["messages"] if m["role"] != "system"]
@@ -48,7 +48,8 @@ def dialogue_to_examples(record: dict, fmt: ResponseFormat, history: str, max_hi
         if spans is None:
             raise ValueError(f"dialogue {record['dialogue_id']}: assistant turn {i} does not parse "
                              f"({SOURCE_FORMAT.parse(m['content']).error})")
-        earlier = turns[max(0, i - 1 - 2 * max_history_turns):i - 1]
+        first = 0 if max_history_turns is None else max(0, i - 1 - 2 * max_history_turns)
+        earlier = turns[first:i - 1]
         if history == "response_only":
             earlier = [{"role": "assistant", "content": SOURCE_FORMAT.response_text(e["content"])}
                        if e["role"] == "assistant" else e for e in earlier]

@@ -90,18 +90,23 @@ from .synthetic_vocab import (
 __all__ = ["generate_corpus", "make_personas", "reviewer_fail_rate", "same_cluster", "scripted_dialogue"]
 
 
-def _draw_trace(rng: random.Random, cue: str, max_exchanges: int) -> list[str]:
+def _draw_trace(rng: random.Random, cue: str, max_exchanges: int, min_exchanges: int | None = None) -> list[str]:
     """Reviewer R's decision per assistant turn [paper: FAIL / PASS / SOLVED, SOLVED ends it].
 
     The planned length favours longer dialogues; SOLVED cuts it short. A dialogue that runs its
     full length ends on whatever R said last (FAIL or PASS): R gave up rather than solved it.
+    ``min_exchanges`` (the long-dialogue corpus) plans at least that many exchanges and lets R say
+    SOLVED only from that exchange on; None draws exactly as before (the default corpus unchanged).
     """
     p_fail = min(0.95, max(0.02, P_FAIL[cue] + rng.gauss(0.0, P_FAIL_NOISE)))
-    planned = rng.choices(range(1, max_exchanges + 1), weights=range(1, max_exchanges + 1))[0]
+    low = 1 if min_exchanges is None else min_exchanges
+    planned = rng.choices(range(low, max_exchanges + 1), weights=range(low, max_exchanges + 1))[0]
     trace = []
     for _ in range(planned):
         if rng.random() < p_fail:
             trace.append("FAIL")
+        elif len(trace) + 1 < low:   # too early to be solved: R passes it on
+            trace.append("PASS")
         elif rng.random() < P_SOLVED[cue]:
             trace.append("SOLVED")
             break
@@ -110,11 +115,12 @@ def _draw_trace(rng: random.Random, cue: str, max_exchanges: int) -> list[str]:
     return trace
 
 
-def _dialogue(rng: random.Random, index: int, persona: dict, fmt: ResponseFormat, max_exchanges: int) -> dict:
+def _dialogue(rng: random.Random, index: int, persona: dict, fmt: ResponseFormat, max_exchanges: int,
+              min_exchanges: int | None = None) -> dict:
     label = weighted(rng, EMOTION_WEIGHTS)
     emo = TABLE[label]
     cue = weighted(rng, CUE_WEIGHTS)
-    trace = _draw_trace(rng, cue, max_exchanges)
+    trace = _draw_trace(rng, cue, max_exchanges, min_exchanges)
 
     source = label
     siblings = SHARED_SITUATIONS.get(label, ())
@@ -170,20 +176,24 @@ def _dialogue(rng: random.Random, index: int, persona: dict, fmt: ResponseFormat
 
 
 def generate_corpus(n_dialogues: int, n_personas: int, seed: int, fmt: ResponseFormat,
-                    max_exchanges: int = 4) -> list[dict]:
+                    max_exchanges: int = 4, min_exchanges: int | None = None) -> list[dict]:
     """``n_dialogues`` synthetic KardiaBench records over ``n_personas`` personas; pure in its arguments.
 
     ``fmt`` writes the system prompt. Assistant turns are always stored with all four spans, as
     KardiaBench stores them, whatever ``fmt.style`` a run trains: the examples layer renders the
     training target in the run's style, so the response-only ablation reads the same dialogues.
+    ``min_exchanges`` makes every dialogue at least that long (R solves none earlier); None keeps
+    the default draw, byte for byte.
     """
     if n_dialogues < 0 or n_personas < 1 or max_exchanges < 1:
         raise ValueError(f"need n_dialogues >= 0, n_personas >= 1, max_exchanges >= 1; got "
                          f"{n_dialogues}, {n_personas}, {max_exchanges}")
+    if min_exchanges is not None and not 1 <= min_exchanges <= max_exchanges:
+        raise ValueError(f"need 1 <= min_exchanges <= max_exchanges; got {min_exchanges}, {max_exchanges}")
     stored = fmt if fmt.style == "four_span" else ResponseFormat("four_span", fmt.system_template)
     rng = random.Random(seed)
     personas = make_personas(rng, n_personas)
-    return [_dialogue(rng, i, personas[rng.randrange(n_personas)], stored, max_exchanges)
+    return [_dialogue(rng, i, personas[rng.randrange(n_personas)], stored, max_exchanges, min_exchanges)
             for i in range(n_dialogues)]
 
 
