@@ -61,6 +61,9 @@ def test_paper_backbones_compose_and_validate(root, tmp_path, model):
     ("data.max_reject_rate=1.5", "data.max_reject_rate"),
     ("data.limits.max_turn_chars=0", "data.limits.max_turn_chars"),
     ("data.dedup.exact=merge", "data.dedup.exact"),
+    ("data.min_exchanges=9", "data.min_exchanges"),      # above data.max_exchanges
+    ("data.max_exchanges=20", "data.max_exchanges"),     # above data.limits.max_exchanges: validation would reject
+    ("data.max_history_turns=-1", "data.max_history_turns"),
     ("data.dedup.near_threshold=0", "data.dedup.near_threshold"),
     ("partition.method=vibes", "partition.method"),
     ("partition.rollouts.num_generations=0", "partition.rollouts.num_generations"),
@@ -86,6 +89,19 @@ def test_paper_backbones_compose_and_validate(root, tmp_path, model):
 def test_bad_values_fail_naming_the_key(root, override, key):
     with pytest.raises(ConfigError, match=f"key '{key}'"):
         load_config(root / "params.yaml", overrides=[override])
+
+
+def test_long_corpus_and_baseline_groups_compose(root, tmp_path):
+    """data=synthetic_long raises the validation limit with the generator's length; each selected
+    conf/baseline file becomes one evaluate.api_baselines entry, in the order selected; none by default."""
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(compose(root, ["data=synthetic_long", "baseline=[psyllm,gpt-4o]"])))
+    cfg = load_config(params)
+    assert cfg.data.min_exchanges > 10 and cfg.data.limits.max_exchanges >= cfg.data.max_exchanges
+    assert [b.name for b in cfg.evaluate.api_baselines] == ["psyllm", "gpt-4o"]
+    assert cfg.evaluate.api_baselines[1].api_key_env == "OPENAI_API_KEY"
+    assert cfg.evaluate.api_baselines[0].api_key_env is None   # a local vllm serve
+    assert load_config(root / "params.yaml").evaluate.api_baselines == []
 
 
 @pytest.mark.parametrize("group", ["data=kardiabench", "partition=rollouts"])

@@ -31,7 +31,7 @@ class Data:
     source: str
     test_fraction: float
     history: str
-    max_history_turns: int
+    max_history_turns: Optional[int]   # null: every earlier exchange
     max_reject_rate: float
     limits: Limits
     dedup: Dedup
@@ -39,6 +39,7 @@ class Data:
     n_dialogues: Optional[int] = None
     n_personas: Optional[int] = None
     max_exchanges: Optional[int] = None
+    min_exchanges: Optional[int] = None   # null: the default draw; n: every dialogue at least n exchanges long
     # source=kardiabench
     hf_dataset: Optional[str] = None
     revision: Optional[str] = None
@@ -55,12 +56,18 @@ class Data:
             for key in ("n_dialogues", "n_personas", "max_exchanges"):
                 value = getattr(self, key)
                 _check(value is not None and value > 0, source, f"{where}.{key}", "must be positive")
+            _check(self.min_exchanges is None or 1 <= self.min_exchanges <= self.max_exchanges, source,
+                   f"{where}.min_exchanges", f"must be null or in [1, data.max_exchanges={self.max_exchanges}]")
+            _check(self.max_exchanges <= self.limits.max_exchanges, source, f"{where}.max_exchanges",
+                   f"{self.max_exchanges} > data.limits.max_exchanges={self.limits.max_exchanges}: validation "
+                   "would reject the longer dialogues; raise the limit too")
         elif self.source == "kardiabench":
             _check(bool(self.path) or bool(self.hf_dataset), source, f"{where}.path",
                    "data.source=kardiabench needs data.path (local files) or data.hf_dataset (hub id)")
             _check(bool(self.path) or bool(self.revision), source, f"{where}.revision",
                    "pin a hub revision (branch, tag or commit sha)")
-        _check(self.max_history_turns >= 0, source, f"{where}.max_history_turns", "must be >= 0")
+        _check(self.max_history_turns is None or self.max_history_turns >= 0, source, f"{where}.max_history_turns",
+               "must be >= 0, or null (every earlier exchange)")
         _check(0 <= self.max_reject_rate <= 1, source, f"{where}.max_reject_rate", "must be in [0, 1]")
         for key in ("max_exchanges", "max_turn_chars", "max_person_chars"):
             _check(getattr(self.limits, key) > 0, source, f"{where}.limits.{key}", "must be positive")

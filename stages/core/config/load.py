@@ -9,7 +9,7 @@ before any stage does work.
 from __future__ import annotations
 
 import hashlib
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -19,7 +19,7 @@ from omegaconf.errors import OmegaConfBaseException
 from ..format import STYLES
 from .checks import ConfigError, _check
 from .data import Data
-from .evaluate import Evaluate
+from .evaluate import ApiBaseline, Evaluate
 from .format import Format
 from .judge import Judge
 from .model import Model
@@ -48,6 +48,9 @@ class Config:
     tracking: Tracking
     synthesize: Synthesize
     launch: Launch
+    # the selected conf/baseline files (`-S 'baseline=[gpt-4o,psyllm]'`), by key; conf/evaluate lists their
+    # values as evaluate.api_baselines (${oc.dict.values:baseline}), which is what evaluate reads and checks
+    baseline: dict[str, ApiBaseline] = field(default_factory=dict)
 
     def validate(self, source: str = "params.yaml") -> None:
         """Each group's own checks, then the ones that span groups."""
