@@ -35,6 +35,7 @@ from experiments.dvcexp import (
 )
 
 TABLES = ROOT / "experiments" / "tables.yaml"
+MODEL = "<model>"   # in a metric key of a table with models: replaced by each row's model
 
 
 @dataclass
@@ -46,6 +47,9 @@ class Table:
     jobs: int
     overrides: list[str] = field(default_factory=list)
     gpus_per_worker: int | None = None   # each queue worker's own CUDA_VISIBLE_DEVICES slice (gpu_workers.py)
+    # evaluated models as rows (the baselines table): each metric is a template with <model>, and a row
+    # is one (experiment, model); none: one row per experiment
+    models: list[str] = field(default_factory=list)
 
     def exp_name(self, experiment: str, seed: int) -> str:
         return f"{self.name}-{experiment}-s{seed}"
@@ -65,7 +69,10 @@ def load_table(name: str, path: Path = TABLES, conf: Path = ROOT / "conf") -> Ta
     table = Table(name=name, experiments=require(spec, "experiments", list, source),
                   metrics=require(spec, "metrics", list, source), seeds=require(spec, "seeds", list, source),
                   jobs=require(spec, "jobs", int, source), overrides=[str(o) for o in spec.get("overrides") or []],
-                  gpus_per_worker=spec.get("gpus_per_worker"))
+                  gpus_per_worker=spec.get("gpus_per_worker"), models=[str(m) for m in spec.get("models") or []])
+    if table.models and not all(MODEL in m for m in table.metrics):
+        raise ExperimentConfigError(f"{source}: key 'metrics': with 'models' every metric is a template with "
+                                    f"{MODEL}, e.g. eval/{MODEL}/emotion_acc; got {table.metrics}")
     missing = [e for e in table.experiments if not (conf / "experiment" / f"{e}.yaml").exists()]
     if missing:
         raise ExperimentConfigError(f"{source}: key 'experiments': no conf/experiment file for {missing}")
@@ -111,16 +118,28 @@ def wait(root: Path, names: list[str], poll_s: float, timeout_s: float | None) -
             time.sleep(poll_s)
 
 
-def fmt(values: list[float]) -> str:
+def fmt(values: list[float], interval: tuple[float, float] | None = None) -> str:
+    """mean ± sample std over seeds; one seed: the value, with the run's own 95 % interval when it has one."""
     if not values:
         return "–"
     if len(values) == 1:
-        return f"{values[0]:.3f}"
+        return f"{values[0]:.3f}" + (f" [{interval[0]:.3f}, {interval[1]:.3f}]" if interval else "")
     return f"{statistics.mean(values):.3f} ± {statistics.stdev(values):.3f}"
 
 
+def cell(runs: dict[int, dict[str, float]], metric: str) -> str:
+    values = [float(r[metric]) for r in runs.values() if metric in r]
+    interval = None
+    if len(values) == 1:   # evaluate writes <key>_low / <key>_high beside every mean and paired difference
+        (run,) = [r for r in runs.values() if metric in r]
+        if f"{metric}_low" in run and f"{metric}_high" in run:
+            interval = (float(run[f"{metric}_low"]), float(run[f"{metric}_high"]))
+    return fmt(values, interval)
+
+
 def render(table: Table, exps) -> str:
-    """Markdown: one row per experiment, mean ± std over the seeds that ran (n shown)."""
+    """Markdown: one row per experiment (or per experiment and model), mean ± std over the seeds that
+    ran (n shown); a single seed shows the value and its interval."""
     pattern = re.compile(rf"^{re.escape(table.name)}-(?P<exp>.+)-s(?P<seed>\d+)$")
     found: dict[str, dict[int, dict[str, float]]] = {}
     for e in exps:
@@ -128,12 +147,17 @@ def render(table: Table, exps) -> str:
         if m and m["exp"] in table.experiments and int(m["seed"]) in table.seeds:
             # `dvc exp show` lists newest first (HEAD before older baselines): keep the first of a name
             found.setdefault(m["exp"], {}).setdefault(int(m["seed"]), e.metrics)
-    lines = [f"| experiment | n | {' | '.join(table.metrics)} |", "|---|---:|" + "---:|" * len(table.metrics)]
+    model_col = "model | " if table.models else ""
+    lines = [f"| experiment | {model_col}n | {' | '.join(table.metrics)} |",
+             "|---|" + ("---|" if table.models else "") + "---:|" + "---:|" * len(table.metrics)]
     for exp in table.experiments:
         runs = found.get(exp, {})
-        cells = [fmt([float(r[m]) for r in runs.values() if m in r]) for m in table.metrics]
-        lines.append(f"| {exp} | {len(runs)} | {' | '.join(cells)} |")
-    return "\n".join(lines) + f"\n\nmean ± sample std over seeds {table.seeds}; n = seeds found.\n"
+        for model in table.models or [None]:
+            metrics = [m.replace(MODEL, model) if model else m for m in table.metrics]
+            cells = [cell(runs, m) for m in metrics]
+            lines.append(f"| {exp} | {model + ' | ' if model else ''}{len(runs)} | {' | '.join(cells)} |")
+    return "\n".join(lines) + (f"\n\nmean ± sample std over seeds {table.seeds}; n = seeds found; one seed: "
+                               "value [95 % bootstrap interval of the run].\n")
 
 
 def main(argv: list[str] | None = None) -> int:

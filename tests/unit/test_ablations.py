@@ -51,6 +51,43 @@ def test_render_keeps_the_newest_run_of_a_name():
     assert render(table, exps).splitlines()[3].startswith("| response_only | 1 | 0.500 |")
 
 
+def test_one_seed_shows_the_runs_interval():
+    """A one-seed table (backbones) shows each value with its run's 95 % interval (<key>_low/_high, as
+    evaluate writes them for means and paired differences); several seeds show mean ± std."""
+    table = load_table("backbones")
+    gain = "eval/grpo_vs_sft/emotion_acc_delta"
+    assert {"eval/sft_vs_base/emotion_acc_delta", gain} <= set(table.metrics)
+    run = {gain: 0.02, f"{gain}_low": -0.01, f"{gain}_high": 0.05}
+    row = render(table, [Exp(f"backbones-{table.experiments[0]}-s{table.seeds[0]}", "r", {}, run)]).splitlines()[2]
+    assert "0.020 [-0.010, 0.050]" in row
+    several = load_table("output_format")
+    metric = several.metrics[0]
+    exps = [Exp(f"output_format-paper_recipe-s{s}", "r", {}, {metric: v, f"{metric}_low": 0.0, f"{metric}_high": 1.0})
+            for s, v in ((42, 0.9), (43, 1.0))]
+    assert "0.950 ± 0.071" in render(several, exps).splitlines()[2]
+
+
+def test_model_rows_read_each_models_metrics():
+    """The baselines table: one row per evaluated model of the run, its metrics and paired difference."""
+    table = load_table("baselines")
+    assert table.models[0] == "grpo" and "gpt-4o" in table.models
+    metrics = {"eval/grpo/emotion_acc": 0.6, "eval/gpt-4o/emotion_acc": 0.2, "eval/gpt-4o/emotion_acc_low": 0.15,
+               "eval/gpt-4o/emotion_acc_high": 0.25, "eval/grpo_vs_gpt-4o/emotion_acc_delta": 0.4}
+    lines = render(table, [Exp(f"baselines-baselines-s{table.seeds[0]}", "r", {}, metrics)]).splitlines()
+    rows = {line.split(" | ")[1]: line for line in lines[2:2 + len(table.models)]}
+    assert set(rows) == set(table.models)
+    assert "0.200 [0.150, 0.250]" in rows["gpt-4o"] and "0.400" in rows["gpt-4o"]
+    assert "0.600" in rows["grpo"] and "–" in rows["psyllm"]
+
+
+def test_model_rows_need_model_templates(tmp_path):
+    path = tmp_path / "tables.yaml"
+    path.write_text("tables:\n  t:\n    experiments: [paper_recipe]\n    seeds: [1]\n    jobs: 1\n"
+                    "    models: [grpo, gpt-4o]\n    metrics: [eval/grpo/emotion_acc]\n")
+    with pytest.raises(ExperimentConfigError, match="<model>"):
+        load_table("t", path)
+
+
 def test_metrics_two_stages_write_are_kept_apart():
     from experiments.dvcexp import _exp
 
@@ -83,7 +120,17 @@ def test_every_table_plans_with_dry_run_and_runs_nothing(name, monkeypatch, caps
     assert len(lines) == len(table.runs()) + 1 and lines[-1].startswith("dvc queue start -j ")
     for (experiment, seed, exp_name), line in zip(table.runs(), lines):
         assert line.startswith(f"dvc exp run --queue -n {exp_name} -S 'experiment={experiment}' -S 'seed={seed}'")
+    configs = {}
     for experiment in table.experiments:
         params = tmp_path / f"{experiment}.yaml"
         params.write_text(yaml.safe_dump(compose(root, [f"experiment={experiment}", *table.overrides])))
-        load_config(params)
+        configs[experiment] = load_config(params)
+    if table.models:   # every model row is one the run evaluates: ours or one of its baselines
+        for cfg in configs.values():
+            evaluated = set(cfg.evaluate.models) | {b.name for b in cfg.evaluate.api_baselines}
+            assert set(table.models) <= evaluated, set(table.models) - evaluated
+    if name == "history_length":   # rows differ in the history kept, on dialogues longer than the paper's 10
+        kept = [cfg.data.max_history_turns for cfg in configs.values()]
+        assert len(set(kept)) == len(kept) and None in kept
+        assert all(cfg.data.min_exchanges > 10 for cfg in configs.values())
+        assert len({(cfg.data.n_dialogues, cfg.model.max_length) for cfg in configs.values()}) == 1
