@@ -230,3 +230,25 @@ def test_vllm_evaluates_one_model_at_a_time_and_frees_it(root, tmp_path, monkeyp
     for model in ("models/base", "models/sft", "models/grpo"):
         expected += [("build", model, 2, 4096), ("chat", model), ("shutdown", model), ("gc", []), ("empty_cache",)]
     assert events == expected   # ("gc", []): no engine left alive when the cache is emptied
+
+
+def test_a_conf_baseline_file_runs_as_an_api_baseline(root, tmp_path, server):
+    """`-S 'baseline=[psyllm]'` (conf/baseline/psyllm.yaml, its URL pointed at the local server) is what
+    evaluate generates with and scores, under the file's name, with the same intervals as any model."""
+    from stages import evaluate
+    from stages.core.config import load_config
+    from tests.unit.test_config import compose
+
+    composed = compose(root, ["baseline=[psyllm]", f"baseline.psyllm.base_url={server.url}"])
+    stage_config(root, tmp_path, server.url)
+    params = yaml.safe_load((tmp_path / "params.yaml").read_text())
+    params["evaluate"]["api_baselines"] = composed["evaluate"]["api_baselines"]
+    (tmp_path / "params.yaml").write_text(yaml.safe_dump(params))
+    cfg = load_config(tmp_path / "params.yaml")
+    metrics = evaluate.run(cfg)
+    assert metrics["eval/psyllm/n"] == 6 and metrics["eval/psyllm/format_compliance"] == 1.0
+    assert metrics["eval/psyllm/emotion_acc_low"] <= metrics["eval/psyllm/emotion_acc"] <= metrics["eval/psyllm/emotion_acc_high"]
+    assert {r["model"] for r in server.requests} == {"psyllm"}   # the file's served-model name
+    # and its Qwen3 switch: every generation request (after the one-token preflight) asks for no thinking block
+    generation = server.requests[1:]
+    assert len(generation) == 6 and all(r["chat_template_kwargs"] == {"enable_thinking": False} for r in generation)
