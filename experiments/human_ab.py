@@ -147,7 +147,7 @@ def sheet_html(pairs: list[dict]) -> str:
                      f'<p>Better: {radios}</p><p>Comment: <input id="comment-{e(p["item"])}" size="60"></p></div>')
     data = [{k: p[k] for k in ("item", "context", "response_a", "response_b")} for p in pairs]
     # json inside <script>: "</" would end the script element early
-    as_js = lambda obj: json.dumps(obj).replace("</", "<\\/")   # noqa: E731
+    as_js = lambda obj: json.dumps(obj).replace("</", "<\\/")
     return _PAGE.format(n=len(pairs), items="\n".join(items), choices=as_js(list(CHOICES)), data=as_js(data),
                         columns=as_js(list(COLUMNS)))
 
