@@ -9,7 +9,7 @@ from stages.core.evaluation.statistics import (
     paired_bootstrap_statistic,
     resample_weights,
 )
-from stages.core.evaluation.text import bleu_statistic, distinct_statistic, rouge_l, words
+from stages.core.evaluation.text_metrics import bleu_statistic, distinct_statistic, rouge_l, words
 
 ONE = np.ones((1, 3), dtype=np.float32)
 
@@ -89,7 +89,7 @@ def test_recentring_keeps_a_resampling_biased_statistic_around_its_value():
 def test_vectorised_bleu_equals_sacrebleu_on_random_statistics():
     from sacrebleu.metrics import BLEU
 
-    from stages.core.evaluation.text import bleu_from_stats
+    from stages.core.evaluation.text_metrics import bleu_from_stats
 
     rng = np.random.default_rng(0)
     rows = []

@@ -32,7 +32,7 @@ from .statistics import (
     paired_bootstrap,
     paired_bootstrap_statistic,
 )
-from .text import bleu_statistic, distinct_statistic, rouge_l, words
+from .text_metrics import bleu_statistic, distinct_statistic, rouge_l, words
 
 PER_EXAMPLE = ("format_compliance", "emotion_acc", *DIMENSIONS, "reward", "rouge_l", "response_words")
 CORPUS = ("emotion_macro_f1", "bleu", "distinct_1", "distinct_2")
