@@ -22,7 +22,7 @@ from pathlib import Path
 
 from tqdm.auto import tqdm
 
-from stages.core.chat import ChatError
+from stages.core.chat import ChatError, EndpointUnavailable
 from stages.core.config import ConfigError, load_config
 from stages.core.data.construction_loop import synthesize
 
@@ -47,6 +47,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print(f"\ninterrupted: finished dialogues are in {out}; run the same command to resume", file=sys.stderr)
         return 130
+    except EndpointUnavailable as e:  # the pre-flight call failed: nothing was built
+        print(f"error: {e}", file=sys.stderr)
+        return 2
     except (ChatError, ValueError, FileNotFoundError) as e:
         print(f"error: {e}", file=sys.stderr)
         return 1

@@ -14,6 +14,7 @@ import json
 import re
 import threading
 
+from stages.core.chat import PREFLIGHT_MESSAGES
 from stages.core.format import ResponseFormat
 from tests.support.fake_openai import FakeOpenAI, Reply
 
@@ -58,10 +59,15 @@ def play(messages: list[dict]) -> str:
 
 class RolePlayer:
     """A responder for ``FakeOpenAI`` that plays U, A and R; ``faults`` turns first-sight faults on,
-    ``always_status`` answers every request with that HTTP status; ``counts`` says what it did."""
+    ``always_status`` answers every request with that HTTP status; ``counts`` says what it did. The
+client's pre-flight call ("Reply with OK.") is answered "OK", without faults."""
 
-    def __init__(self, *, faults: bool = True, slow_s: float = 1.0, always_status: int | None = None):
+    def __init__(self, *, faults: bool = True, slow_s: float = 1.0, always_status: int | None = None,
+                 status_after_preflight: bool = False):
         self.faults, self.slow_s, self.always_status = faults, slow_s, always_status
+        # True: the pre-flight call is answered and only the dialogues' requests get always_status
+        # (a server that goes bad mid-run); else every request does (a wrong key, a server down)
+        self.status_after_preflight = status_after_preflight
         self.seen: set[str] = set()
         self.counts = {"requests": 0, "500": 0, "slow": 0, "malformed": 0}
         self.lock = threading.Lock()
@@ -72,8 +78,11 @@ class RolePlayer:
             self.counts["requests"] += 1
             first = key not in self.seen
             self.seen.add(key)
-        if self.always_status:
+        preflight = request["messages"] == PREFLIGHT_MESSAGES
+        if self.always_status and not (preflight and self.status_after_preflight):
             return Reply(self.always_status, body='{"error": {"message": "fake failure"}}')
+        if preflight:  # the client's pre-flight call: never a first-sight fault
+            return Reply(content="OK")
         kind = _h(key) % 5 if (self.faults and first) else None
         if kind == 0:
             self.counts["500"] += 1

@@ -1,10 +1,16 @@
 """A real OpenAI-compatible HTTP server on 127.0.0.1 for tests and benchmarks (no model behind it).
 
 ``FakeOpenAI(responder)`` serves ``POST /v1/chat/completions`` from a thread; ``responder(request)``
-gets the request JSON and returns a ``Reply`` (status, message content or raw body, delay, headers),
-so any role can be played: a rubric judge (``judge_responder``), or a user / assistant / reviewer
-with a custom callable. ``with_faults`` injects failures by request number; ``closed_port_url``
-gives an address that refuses connections.
+gets the request JSON and returns a ``Reply`` (status, message content or raw body, finish_reason,
+delay, headers), so any role can be played: a rubric judge (``judge_responder``), or a user /
+assistant / reviewer with a custom callable. ``with_faults`` injects failures by request number;
+``closed_port_url`` gives an address that refuses connections.
+
+Server traits, as vLLM and other servers have them: ``max_model_len`` makes it report the context
+length in ``GET /v1/models``, count tokens at ``POST /tokenize`` (one per word, plus
+``TEMPLATE_TOKENS`` per message) and refuse a request whose prompt + max_tokens exceeds it, with
+vLLM's 400; ``response_format=False`` makes it refuse a request carrying ``response_format`` with a
+400 naming the field (servers without structured outputs); ``tokenize=False``: no ``/tokenize``.
 
     with FakeOpenAI(with_faults(judge_responder(), ["ok", "429", "malformed"]), latency_s=0.05) as srv:
         judge = build_judge({"backend": "openai", "base_url": srv.url, "model": "fake"})
@@ -32,16 +38,25 @@ class Reply:
     body: str | None = None     # a raw body instead (e.g. an error page)
     delay_s: float = 0.0        # on top of the server's latency
     headers: dict[str, str] = field(default_factory=dict)
+    finish_reason: str = "stop"  # "length": the answer was cut at the token limit
 
 
 Responder = Callable[[dict], Reply]
 
 
-def completion_body(content: str, request: dict) -> str:
+TEMPLATE_TOKENS = 4  # what the fake chat template adds per message (vLLM's Qwen template: about as many)
+
+
+def prompt_tokens(messages: list[dict]) -> int:
+    """The fake tokenizer: one token per word, plus the template's per message."""
+    return sum(len(str(m.get("content", "")).split()) + TEMPLATE_TOKENS for m in messages)
+
+
+def completion_body(content: str, request: dict, finish_reason: str = "stop") -> str:
     prompt = " ".join(str(m.get("content", "")) for m in request.get("messages", []))
     return json.dumps({
         "id": "chatcmpl-fake", "object": "chat.completion", "model": request.get("model", "fake"),
-        "choices": [{"index": 0, "finish_reason": "stop", "message": {"role": "assistant", "content": content}}],
+        "choices": [{"index": 0, "finish_reason": finish_reason, "message": {"role": "assistant", "content": content}}],
         "usage": {"prompt_tokens": len(prompt.split()), "completion_tokens": len(content.split()),
                   "total_tokens": len(prompt.split()) + len(content.split())},
     })
@@ -50,8 +65,13 @@ def completion_body(content: str, request: dict) -> str:
 class FakeOpenAI:
     """``with FakeOpenAI(responder, latency_s) as server:`` -> ``server.url`` (ends in /v1), ``server.calls``."""
 
-    def __init__(self, responder: Responder, latency_s: float = 0.0):
+    def __init__(self, responder: Responder, latency_s: float = 0.0, *, model: str = "fake",
+                 max_model_len: int | None = None, response_format: bool = True, tokenize: bool = True):
         self.responder, self.latency_s = responder, latency_s
+        self.model, self.max_model_len = model, max_model_len
+        self.takes_response_format, self.counts_tokens = response_format, tokenize
+        self.tokenize_requests: list[dict] = []  # POST /tokenize bodies
+        self.gets: list[str] = []                # GET paths
         self.requests: list[dict] = []
         self.request_headers: list[dict[str, str]] = []
         self.paths: list[str] = []  # of the answered requests, in the order of ``requests``
@@ -69,9 +89,25 @@ class FakeOpenAI:
             def log_message(self, *args):  # keep test output clean
                 pass
 
+            def do_GET(self):
+                with server._lock:
+                    server.gets.append(self.path)
+                if self.path.rstrip("/").endswith("/v1/models"):  # vLLM's shape: max_model_len per model
+                    entry = {"id": server.model, "object": "model", "owned_by": "fake",
+                             **({"max_model_len": server.max_model_len} if server.max_model_len else {})}
+                    return self._send(Reply(body=json.dumps({"object": "list", "data": [entry]})), {})
+                self._send(Reply(404, body='{"error": "not found"}'), {})
+
             def do_POST(self):
                 length = int(self.headers.get("Content-Length", 0))
                 raw = self.rfile.read(length)
+                if self.path == "/tokenize" and server.counts_tokens:  # vLLM: at the root, not under /v1
+                    request = json.loads(raw)
+                    with server._lock:
+                        server.tokenize_requests.append(request)
+                    count = prompt_tokens(request.get("messages", []))
+                    return self._send(Reply(body=json.dumps({"count": count, "max_model_len": server.max_model_len,
+                                                             "tokens": list(range(count))})), {})
                 if not self.path.rstrip("/").endswith("/chat/completions"):
                     return self._send(Reply(404, body='{"error": "not found"}'), {})
                 try:
@@ -83,14 +119,15 @@ class FakeOpenAI:
                     server.request_headers.append(dict(self.headers))
                     server.paths.append(self.path)
                 try:
-                    reply = server.responder(request)
+                    reply = server.refusal(request) or server.responder(request)
                 except Exception as e:  # noqa: BLE001 - a responder bug answers 500, as a real server would
                     reply = Reply(500, body=json.dumps({"error": {"message": f"responder failed: {e!r}"}}))
                 time.sleep(server.latency_s + reply.delay_s)
                 self._send(reply, request)
 
             def _send(self, reply: Reply, request: dict):
-                body = reply.body if reply.body is not None else completion_body(reply.content or "", request)
+                body = (reply.body if reply.body is not None
+                        else completion_body(reply.content or "", request, reply.finish_reason))
                 data = body.encode()
                 try:
                     self.send_response(reply.status)
@@ -109,6 +146,19 @@ class FakeOpenAI:
 
         self._server = Server(("127.0.0.1", 0), Handler)
         self.url = f"http://127.0.0.1:{self._server.server_address[1]}/v1"
+
+    def refusal(self, request: dict) -> Reply | None:
+        """The 400 a server with this one's traits answers the request with, or None."""
+        if "response_format" in request and not self.takes_response_format:
+            return Reply(400, body=json.dumps({"error": {"message": "response_format is not supported by this "
+                                                         "server", "type": "BadRequestError"}}))
+        wanted = request.get("max_tokens") or request.get("max_completion_tokens") or 0
+        prompt = prompt_tokens(request.get("messages", []))
+        if self.max_model_len and prompt + wanted > self.max_model_len:
+            return Reply(400, body=json.dumps({"error": {"type": "BadRequestError", "message": (
+                f"This model's maximum context length is {self.max_model_len} tokens. However, you requested "
+                f"{prompt + wanted} tokens ({prompt} in the messages, {wanted} in the completion).")}}))
+        return None
 
     @property
     def calls(self) -> int:

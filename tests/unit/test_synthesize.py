@@ -76,7 +76,7 @@ def test_llm_backend_plays_the_loop_and_filters(params, tmp_path):
 
 
 def test_server_errors_leave_dialogues_for_the_next_run(params, tmp_path):
-    with FakeOpenAI(RolePlayer(always_status=503)) as server:
+    with FakeOpenAI(RolePlayer(always_status=503, status_after_preflight=True)) as server:
         stats = asyncio.run(synthesize(llm_cfg(params, server, "synthesize.n_dialogues=2",
                                                "synthesize.openai.max_retries=1"), tmp_path))
     assert stats["this_run"]["failed"] == 2 and stats["kept"] == 0 and "HTTP 503" in stats["this_run"]["failures"][0]["error"]
@@ -86,12 +86,17 @@ def test_server_errors_leave_dialogues_for_the_next_run(params, tmp_path):
 
 
 def test_wrong_key_fails_at_once(params, tmp_path):
-    from stages.core.chat import ChatError
+    from stages.core.chat import ChatError, EndpointUnavailable
 
     with FakeOpenAI(RolePlayer(always_status=401)) as server:
-        with pytest.raises(ChatError, match="HTTP 401"):
-            asyncio.run(synthesize(llm_cfg(params, server, "synthesize.n_dialogues=1"), tmp_path))
+        with pytest.raises(EndpointUnavailable, match="HTTP 401.*check the API key"):  # the pre-flight call
+            asyncio.run(synthesize(llm_cfg(params, server, "synthesize.n_dialogues=1"), tmp_path / "a"))
         assert server.calls == 1  # no retry can fix a wrong key
+    # a key revoked after the pre-flight: the first refused request stops the run
+    with FakeOpenAI(RolePlayer(always_status=401, status_after_preflight=True)) as server:
+        with pytest.raises(ChatError, match="HTTP 401"):
+            asyncio.run(synthesize(llm_cfg(params, server, "synthesize.n_dialogues=1"), tmp_path / "b"))
+        assert server.calls == 2
 
 
 def cli(params, out, base_url, n):

@@ -9,6 +9,7 @@ from .checks import _check, _env_name, _one_of, _url
 
 MAX_TOKENS_FIELDS = ("max_tokens", "max_completion_tokens")
 REASONING_EFFORTS = ("minimal", "low", "medium", "high")
+RESPONSE_FORMATS = ("json_schema", "none")   # Endpoint.response_format (stages/core/chat.py)
 
 
 @dataclass(kw_only=True)
@@ -32,9 +33,13 @@ class Endpoint:
     max_tokens_field: str = "max_tokens"
     reasoning_effort: Optional[str] = None   # sent when set (OpenAI reasoning models: minimal ... high)
     chat_template_kwargs: Optional[dict[str, Any]] = None   # sent in each request (vLLM: Qwen3 thinking off)
+    # json_schema: calls whose answers are JSON (the judge's) send their schema as response_format, and
+    # fall back to plain answers when the server refuses the field; none: never sent
+    response_format: str = "json_schema"
 
     def validate(self, where: str, source: str = "params.yaml") -> None:
         _check(bool(self.model), source, f"{where}.model", "must name the served model")
+        _one_of(self.response_format, RESPONSE_FORMATS, source, f"{where}.response_format")
         _check(self.max_tokens is None or self.max_tokens > 0, source, f"{where}.max_tokens", "must be positive")
         _check(self.temperature is None or self.temperature >= 0, source, f"{where}.temperature",
                "must be >= 0, or null (not sent: the model's default)")

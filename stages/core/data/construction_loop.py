@@ -321,7 +321,6 @@ def corpus_stats(out: Path, run: dict) -> dict:
 async def synthesize(cfg, out: Path, progress=None) -> dict:
     """Build dialogues 0..n-1 that ``out`` does not hold yet; returns the corpus stats."""
     syn = cfg.synthesize
-    out.mkdir(parents=True, exist_ok=True)
     wanted = manifest(cfg)
     if (out / MANIFEST).exists():
         found = json.loads((out / MANIFEST).read_text())
@@ -329,7 +328,14 @@ async def synthesize(cfg, out: Path, progress=None) -> dict:
             diff = sorted(k for k in set(found) | set(wanted) if found.get(k) != wanted.get(k))
             raise ValueError(f"{out} holds dialogues made with other settings ({diff}); resume with the same "
                              "settings, or choose another --output")
-    else:
+    client = ChatClient(client_settings(syn.openai)) if syn.backend == "openai" else None
+    if client is not None:
+        # One short call before anything is written or built: a wrong URL, model or key stops the run in
+        # seconds (EndpointUnavailable), not as one failed dialogue after another. Awaited: this coroutine
+        # already runs in the caller's event loop, where the synchronous preflight (asyncio.run) cannot.
+        await client.apreflight()
+    out.mkdir(parents=True, exist_ok=True)
+    if not (out / MANIFEST).exists():
         write_json(out / MANIFEST, wanted)
     fmt = ResponseFormat("four_span", cfg.format.system_prompt)
     scenarios = ScenarioSource(cfg, fmt)
@@ -379,7 +385,7 @@ async def synthesize(cfg, out: Path, progress=None) -> dict:
 
     try:
         if syn.backend == "openai":
-            async with ChatClient(client_settings(syn.openai)) as client:
+            async with client:
                 await drive(LLMRoles(client, load_prompts(Path(cfg.paths.prompts), syn.prompts), cfg.seed),
                             syn.openai.concurrency)
                 run["client"] = client_stats(client.stats)

@@ -11,6 +11,8 @@
 
 from __future__ import annotations
 
+import logging
+
 from tqdm.auto import tqdm
 
 from ..chat import ChatClient, ChatError, ClientSettings, EndpointUnavailable
@@ -19,6 +21,8 @@ from ..devices import to_generation_device
 from ..errors import KardiaError
 from ..generation import generate
 from ..modeling import load_checkpoint
+
+log = logging.getLogger("kardia.evaluate")
 
 
 class BackendUnavailable(KardiaError, RuntimeError):
@@ -122,8 +126,14 @@ def generate_api(baseline, prompts: list[list[dict]], ev, seed: int) -> list[str
     baseline = typed(ApiBaseline, baseline)
     client = _api_client(baseline, ev)
     with tqdm(total=len(prompts), desc=f"evaluate {baseline.name}", unit="prompt") as bar:
-        outputs = client.complete_many(prompts, seed=seed, on_done=lambda: bar.update(1))
+        # An answer cut at the token limit is kept and scored as written, as a local model's answer cut
+        # at max_new_tokens is: failing it would drop exactly the long answers from one row only.
+        outputs = client.complete_many(prompts, seed=seed, on_done=lambda: bar.update(1), keep_truncated=True)
     failed = next((out for out in outputs if isinstance(out, ChatError)), None)
     if failed is not None:
         raise RuntimeError(f"baseline {baseline.name}: {failed}")
+    if client.stats.truncated:
+        log.warning("baseline %s: %d of %d answers were cut at the token limit (finish_reason 'length'); scored as "
+                    "written, like the models' answers cut at evaluate.max_new_tokens", baseline.name,
+                    client.stats.truncated, len(prompts))
     return outputs

@@ -18,7 +18,7 @@ from ..chat import ClientSettings
 from ..chat import EndpointUnavailable as JudgeUnavailable
 from ..config import Judge, typed
 from ..format import ResponseFormat
-from .rubric import DIMENSIONS, AnswerError, Judgement, Rubric, RubricError, load_rubric
+from .rubric import DIMENSIONS, AnswerError, Judgement, Rubric, RubricError, answer_schema, load_rubric
 
 __all__ = ["DIMENSIONS", "AnswerError", "JudgeUnavailable", "Judgement", "Rubric",
            "RubricError", "build_judge", "judge_many", "judge_settings", "load_rubric"]
@@ -51,7 +51,9 @@ def _openai(judge_cfg, rubric: Rubric, cache_path: str | None, config_key: str):
 
     # What the requests carry (temperature, token field, reasoning_effort, chat_template_kwargs) is
     # part of the cache key: settings that change the answers must not replay another's.
-    return OpenAIJudge(ClientSettings.from_endpoint(judge_cfg, config_key), rubric, _cache(judge_cfg, cache_path))
+    # Answers are JSON: their schema goes as response_format unless judge.response_format is none.
+    return OpenAIJudge(ClientSettings.from_endpoint(judge_cfg, config_key, schema=answer_schema()), rubric,
+                       _cache(judge_cfg, cache_path))
 
 
 def _hf(judge_cfg, rubric: Rubric, cache_path: str | None, config_key: str):

@@ -76,8 +76,10 @@ class OpenAIJudge(_LLMJudge):
     def __init__(self, settings: ClientSettings, rubric: Rubric, cache: JudgeCache | None):
         # The endpoint is part of the identity: another server may serve another model (or revision)
         # under the same name, and its answers must not be replayed as this one's.
+        # Constrained decoding (response_format) may change the answers too; absent, the key is as before.
         super().__init__(rubric, cache, {"model": settings.model, "endpoint": settings.base_url.rstrip("/"),
-                                         "sampling": settings.sampling})
+                                         "sampling": settings.sampling,
+                                         **({"response_format": settings.response_format} if settings.response_format else {})})
         self.settings = settings
         self.client = ChatClient(settings)
         self.version = f"openai:{settings.model}:{rubric.version}"

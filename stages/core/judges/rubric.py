@@ -122,6 +122,16 @@ def answer_example() -> str:
     return json.dumps({d: {"reason": "<one sentence>", "score": "<1-5>"} for d in DIMENSIONS}, indent=1)
 
 
+def answer_schema() -> tuple[str, dict]:
+    """(name, JSON schema) of a valid answer, for servers that constrain decoding to it (response_format):
+    every dimension in order, each a reason then an integer score 1..5. Strict-mode shape (every object
+    closed, every property required); ``Rubric.parse`` still checks each answer, constrained or not."""
+    item = {"type": "object", "properties": {"reason": {"type": "string"}, "score": {"type": "integer", "enum": [1, 2, 3, 4, 5]}},
+            "required": ["reason", "score"], "additionalProperties": False}
+    return "rubric_judgement", {"type": "object", "properties": {d: item for d in DIMENSIONS},
+                                "required": list(DIMENSIONS), "additionalProperties": False}
+
+
 def _fail(path: Path, field: str, message: str):
     raise RubricError(f"{path}: field '{field}': {message}")
 
