@@ -38,7 +38,8 @@ from .training import (
 __all__ = [
     "DEDUP_POLICIES", "DTYPES", "ENV_NAME", "EVAL_MODELS", "GENERATION_BACKENDS", "GRPO_LOGPROBS",
     "HISTORY_MODES", "MAX_TOKENS_FIELDS", "MODEL_LOGGING", "MODEL_SOURCES", "PARTITION_METHODS",
-    "REASONING_EFFORTS", "RESPONSE_FORMATS", "SFT_LOSSES", "SYNTH_BACKENDS", "VLLM_MODES", "ApiBaseline", "Config", "ConfigError",
+    "REASONING_EFFORTS", "RESPONSE_FORMATS", "SFT_LOSSES", "SYNTH_BACKENDS", "VLLM_MODES", "ApiBaseline",
+    "Config", "ConfigError",
     "Data", "Dedup", "Endpoint", "Evaluate", "Format", "Grpo", "Judge", "JudgeServe", "Launch", "Limits", "Lora",
     "Model", "Partition", "Paths", "Reward", "Rollouts", "SelectBest", "ServerLifecycle", "Sft", "SynthFilters",
     "Synthesize", "Tracking", "Training", "VllmSizes", "_check", "_env_name", "_one_of", "_url",
