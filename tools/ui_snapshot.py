@@ -16,7 +16,6 @@ import asyncio
 import itertools
 import os
 import shutil
-import subprocess
 import tempfile
 import time
 from base64 import b64decode
@@ -68,10 +67,10 @@ class DevTools:
             await asyncio.sleep(0.5)
 
 
-async def _debugger_port(profile: Path, proc: subprocess.Popen, deadline: float) -> int:
+async def _debugger_port(profile: Path, proc: asyncio.subprocess.Process, deadline: float) -> int:
     port_file = profile / "DevToolsActivePort"  # Chromium writes it once --remote-debugging-port=0 is bound
     while not (port_file.exists() and port_file.read_text().strip()):
-        if proc.poll() is not None:
+        if proc.returncode is not None:
             raise RuntimeError(f"chromium exited with {proc.returncode} before opening its debugging port")
         if time.monotonic() > deadline:
             raise TimeoutError("chromium did not open its debugging port")
@@ -81,19 +80,21 @@ async def _debugger_port(profile: Path, proc: subprocess.Popen, deadline: float)
 
 async def snapshot(url: str, expect: list[str], *, expand: list[str] | None = None, png: Path | None = None,
                    size: tuple[int, int] = (1600, 900), timeout_s: float = 120.0,
-                   browser: str | None = None) -> list[str]:
+                   browser: str | None = None, script: str | None = None) -> list[str]:
     """Open ``url``, wait until the text holds ``expect``; with ``expand``, click every parent run's expander
-    and wait for those strings too; write a PNG of the viewport if asked. Returns the page's text as
+    and wait for those strings too; run ``script`` (JavaScript: e.g. close a side panel) and write a PNG
+    of the viewport if asked. Returns the page's text as
     loaded and, with ``expand``, as expanded."""
     browser = browser or find_chromium()
     if browser is None:
         raise FileNotFoundError("no chromium binary (apt-get install chromium, or set CHROMIUM)")
     deadline = time.monotonic() + timeout_s
     with tempfile.TemporaryDirectory(prefix="kardia-chromium-") as profile:
-        proc = subprocess.Popen([browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage",
-                                 "--no-first-run", "--hide-scrollbars", "--remote-debugging-port=0",
-                                 f"--user-data-dir={profile}", f"--window-size={size[0]},{size[1]}", "about:blank"],
-                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        proc = await asyncio.create_subprocess_exec(
+            browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
+            "--hide-scrollbars", "--remote-debugging-port=0", f"--user-data-dir={profile}",
+            f"--window-size={size[0]},{size[1]}", "about:blank",
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
         try:
             port = await _debugger_port(Path(profile), proc, deadline)
             async with aiohttp.ClientSession() as session:
@@ -109,6 +110,8 @@ async def snapshot(url: str, expect: list[str], *, expand: list[str] | None = No
                         await page("Runtime.evaluate", expression=(
                             f"document.querySelectorAll({EXPAND_PARENTS!r}).forEach(b => b.click())"))
                         texts.append(await page.wait_for(expect + expand, deadline))
+                    if script:
+                        await page("Runtime.evaluate", expression=script)
                     if png is not None:
                         await asyncio.sleep(1.0)  # let the last rows paint
                         shot = await page("Page.captureScreenshot", format="png")
@@ -118,12 +121,13 @@ async def snapshot(url: str, expect: list[str], *, expand: list[str] | None = No
                         tmp.replace(png)  # atomic: never a half-written image
                     return texts
         finally:
-            proc.terminate()
+            if proc.returncode is None:
+                proc.terminate()
             try:
-                proc.wait(10)
-            except subprocess.TimeoutExpired:
+                await asyncio.wait_for(proc.wait(), 10)
+            except TimeoutError:
                 proc.kill()
-                proc.wait()
+                await proc.wait()
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -134,12 +138,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--expand", action="store_true", help="expand every parent run, then wait for --expect-child")
     parser.add_argument("--expect-child", action="append", default=[], help="text shown once expanded (repeatable)")
     parser.add_argument("--png", type=Path, help="write a screenshot of the viewport here")
+    parser.add_argument("--js", help="JavaScript to run on the page before the screenshot")
     parser.add_argument("--size", default="1600x900", help="viewport WIDTHxHEIGHT (default 1600x900)")
     parser.add_argument("--timeout", type=float, default=120.0, help="seconds for everything (default 120)")
     args = parser.parse_args(argv)
     width, height = (int(v) for v in args.size.lower().split("x"))
     texts = asyncio.run(snapshot(args.url, args.expect, expand=args.expect_child if args.expand else None,
-                                 png=args.png, size=(width, height), timeout_s=args.timeout))
+                                 png=args.png, size=(width, height), timeout_s=args.timeout,
+                                 script=args.js))
     print(texts[-1])
     return 0
 

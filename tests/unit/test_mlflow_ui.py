@@ -18,7 +18,13 @@ from stages.core.stage import stage_main
 from tests.pipeline.conftest import compose_params
 from tools.ui_snapshot import find_chromium, snapshot
 
-pytestmark = pytest.mark.slow  # a UI server and a browser (~20-40 s)
+pytestmark = [
+    pytest.mark.slow,  # a UI server and a browser (~20-40 s)
+    # decided before the store is built: without a browser nothing else is worth running
+    pytest.mark.skipif(find_chromium() is None, reason=(
+        "no chromium binary on PATH (apt-get install chromium, or set CHROMIUM): nothing can render the MLflow "
+        "UI; `make test` installs it where apt-get can")),
+]
 
 STAGES = ("prepare", "partition", "sft", "grpo", "evaluate")
 EXPERIMENT = "ui-probe"  # the DVC experiment name: the parent run's name, and part of each stage run's
@@ -54,14 +60,11 @@ def pipeline_store(root, tmp_path, monkeypatch):
     monkeypatch.chdir(tmp_path)
     params = compose_params(root, tmp_path / "params.yaml", [])
     for i, name in enumerate(STAGES):
-        assert stage_main(name, lambda cfg, i=i: {f"{name}/done": float(i)}, name)(["--params", str(params)]) == 0
+        assert stage_main(name, lambda cfg, i=i, name=name: {f"{name}/done": float(i)}, name)(["--params", str(params)]) == 0
     return uri
 
 
 def test_make_ui_lists_the_pipeline_run_with_its_five_stage_runs_nested(root, pipeline_store):
-    if find_chromium() is None:
-        pytest.skip("no chromium binary on PATH (apt-get install chromium, or set CHROMIUM): nothing can render "
-                    "the MLflow UI; `make test` installs it where apt-get can")
     client = MlflowClient(pipeline_store)
     experiment = client.get_experiment_by_name("kardia").experiment_id
     runs = client.search_runs([experiment])
