@@ -227,13 +227,16 @@ def run_trial(study, cfg: SweepConfig, tracker: Tracker, root: Path, reward_name
     return "COMPLETE"
 
 
-def check_trial_params(overrides: list[str]) -> None:
-    """Compose conf/ with a trial's overrides, as `dvc exp run -S` will, and validate the result."""
+def check_trial_params(overrides: list[str], space: dict | None = None, trainer_keys: bool = True) -> None:
+    """Compose conf/ with a trial's overrides, as `dvc exp run -S` will, and validate the result; a
+    ``space`` key that the composed partition rule ignores (a trace threshold under partition=rollouts,
+    or the reverse) is refused: its trials would all equal the baseline."""
     import tempfile
 
     from hydra.errors import HydraException
 
     from stages.core.config import ConfigError, check_trainer_keys, load_config
+    from stages.core.curriculum import ignored_knobs
     from stages.core.params import compose
 
     with tempfile.TemporaryDirectory() as tmp:
@@ -242,7 +245,11 @@ def check_trial_params(overrides: list[str]) -> None:
             compose(composed, overrides)
         except HydraException as e:  # an unknown key, bad override syntax: one message, no traceback
             raise ConfigError(f"conf/ does not compose with these overrides: {e}") from None
-        check_trainer_keys(load_config(composed))
+        params = load_config(composed)
+        for key, why in ignored_knobs(params.partition, list(space or {})).items():
+            raise ConfigError(f"space.{key}: {why}")
+        if trainer_keys:
+            check_trainer_keys(params)
 
 
 # --- entry point --------------------------------------------------------------------------------
@@ -284,7 +291,7 @@ def main(argv: list[str] | None = None) -> int:
             trial = study.ask()
             overrides, _used = sample(trial, cfg.space, reward_names)
             try:  # the trial's composed params, validated as its stages will (trainer keys included)
-                check_trial_params(cfg.overrides + overrides)
+                check_trial_params(cfg.overrides + overrides, cfg.space)
             except ConfigError as e:
                 print(f"error: trial {trial.number}: {e}", file=sys.stderr)
                 return 2
@@ -293,6 +300,11 @@ def main(argv: list[str] | None = None) -> int:
             study.tell(trial, [0.0] * len(cfg.objectives))
         return 0
 
+    try:  # a space key the trials' partition rule ignores fails now, not after n_trials identical runs
+        check_trial_params(cfg.overrides, cfg.space, trainer_keys=False)
+    except ConfigError as e:
+        print(f"error: {args.config}: {e}", file=sys.stderr)
+        return 2
     storage = storage_url(cfg, args.storage, root)
     study = make_study(cfg, storage)
     out = root / OUT_DIR / cfg.study

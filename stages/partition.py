@@ -5,8 +5,9 @@ partition.method=rollouts re-estimates difficulty for data without traces (the r
 by sampling completions from a reference policy and scoring them (stages/core/rollouts.py, cached).
 The test examples get the same kind of label, so evaluate can report the hard subset separately.
 partition.method=random / all_sft / all_grpo are the no-curriculum ablations
-(stages/core/curriculum.py); their test examples are labelled by the trace rule, so every ablation
-row reports the same hard subset.
+(stages/core/curriculum.py); their test examples are labelled by ``partition.reference`` (trace, or
+rollouts for data without traces), the rule of the curriculum row they are compared with, so every
+row of the table reports the same hard subset.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ def label_by_trace(train: list[dict], test: list[dict], cfg) -> Labelled:
     missing = next((ex for ex in train + test if not ex.get("trace")), None)
     if missing is not None:
         raise RuntimeError(f"example {missing['id']} (dialogue {missing['dialogue_id']}) has no FAIL/PASS/SOLVED "
-                           "trace (the released KardiaBench has none): use partition.method=rollouts")
+                           "trace (the released KardiaBench has none): use partition=rollouts (partition.method="
+                           "rollouts, and partition.reference=rollouts for the no-curriculum ablations)")
 
     def label(examples):
         return [{**ex, "difficulty": difficulty(ex["trace"], p.max_fail_rate, p.min_solved_rate)} for ex in examples]
@@ -45,29 +47,52 @@ def trace_resolution(examples: list[dict]) -> dict[str, float]:
     return {ex["dialogue_id"]: 1 - trace_rates(ex["trace"])["FAIL"] for ex in examples}
 
 
-def label_by_rollouts(train: list[dict], test: list[dict], cfg) -> Labelled:
-    from stages.core import rollouts
+def label_by_rollouts(train: list[dict], test: list[dict], cfg, splits=("train", "test")) -> Labelled:
+    """The rollout rule on ``splits`` (the others come back unlabelled). With policy=bootstrap the
+    warm-up is trained (or read from its cache) first; its slice's dialogues go to easy unscored."""
+    from stages.core import bootstrap, rollouts
 
     ro = cfg.partition.rollouts
     metrics: dict[str, float] = {}
-    labelled, train_rates = [], {}
-    for split, examples in (("train", train), ("test", test)):
-        contexts = rollouts.select_contexts(examples, ro.max_contexts, cfg.seed)
-        entry, generated = rollouts.load_or_sample(cfg, contexts)
+    policy, seen = None, set()
+    if ro.policy == "bootstrap":
+        policy, seen, metrics = bootstrap.ensure(cfg, train)
+    labelled, train_rates = {"train": train, "test": test}, {}
+    for split, examples in labelled.items():
+        if split not in splits:
+            continue
+        contexts = rollouts.select_contexts([ex for ex in examples if ex["dialogue_id"] not in seen],
+                                            ro.max_contexts, cfg.seed)
+        entry, generated = rollouts.load_or_sample(cfg, contexts, policy)
         rates, summary = rollouts.resolution(cfg, contexts, entry)
-        train_rates = train_rates or rates
+        train_rates = rates if split == "train" else train_rates
         metrics |= {f"partition/rollouts/{split}_{k}": v for k, v in summary.items()}
         metrics[f"partition/rollouts/{split}_contexts"] = len(contexts)
         metrics[f"partition/rollouts/{split}_generated"] = float(generated)
-        labelled.append([{**ex, "difficulty": ("easy" if rates[ex["dialogue_id"]] >= ro.easy_min_rate else "hard")
-                          if ex["dialogue_id"] in rates else UNSCORED} for ex in examples])
-    return labelled[0], labelled[1], metrics, train_rates
+
+        def label(d: str) -> str:
+            if d in seen:
+                return "easy"
+            return UNSCORED if d not in rates else "easy" if rates[d] >= ro.easy_min_rate else "hard"
+        labelled[split] = [{**ex, "difficulty": label(ex["dialogue_id"])} for ex in examples]
+    return labelled["train"], labelled["test"], metrics, train_rates
 
 
 def label_by_ablation(train: list[dict], test: list[dict], cfg) -> Labelled:
-    by_dialogue = ABLATIONS[cfg.partition.method](train, cfg.partition, cfg.seed)
-    _, test, _, _ = label_by_trace([], test, cfg)
-    return [{**ex, "difficulty": by_dialogue[ex["dialogue_id"]]} for ex in train], test, {}, trace_resolution(train)
+    """A no-curriculum split of the training dialogues; the test split labelled by partition.reference.
+    With reference=rollouts the training split is rolled out only where random needs its easy share."""
+    p = cfg.partition
+    reference = None
+    if p.reference == "rollouts":
+        need_train = p.method == "random" and p.easy_fraction is None
+        ref_train, test, metrics, rates = label_by_rollouts(train, test, cfg, ("train", "test") if need_train else ("test",))
+        reference = {ex["dialogue_id"]: ex["difficulty"] for ex in ref_train if ex["difficulty"] != UNSCORED} \
+            if need_train else None
+    else:
+        _, test, metrics, _ = label_by_trace([], test, cfg)
+        rates = trace_resolution(train)
+    by_dialogue = ABLATIONS[p.method](train, p, cfg.seed, reference=reference)
+    return [{**ex, "difficulty": by_dialogue[ex["dialogue_id"]]} for ex in train], test, metrics, rates
 
 
 def write_histogram(rates: dict[str, float], bins: int, path: Path) -> dict[str, float]:

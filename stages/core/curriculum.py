@@ -34,8 +34,9 @@ def difficulty(trace: list[str], max_fail_rate: float = 0.5, min_solved_rate: fl
 
 
 # --- Curriculum ablations: which dialogues go to SFT (easy) and which to GRPO (hard) -------------
-# Each method maps the training examples to one label per dialogue. The test split is always
-# labelled by the trace rule (`difficulty`), so every ablation row reports the same "hard" subset.
+# Each method maps the training examples to one label per dialogue. The test split is labelled by
+# the reference rule (partition.reference: trace or rollouts, stages/partition.py), so every
+# ablation row reports the same "hard" subset as the curriculum row.
 
 def _by_dialogue(examples: list[dict]) -> list[str]:
     """Dialogue ids in first-seen order (stable, so a seeded shuffle is reproducible)."""
@@ -47,16 +48,17 @@ def trace_labels(examples: list[dict], p, seed: int) -> dict[str, str]:
     return {ex["dialogue_id"]: difficulty(ex["trace"], p.max_fail_rate, p.min_solved_rate) for ex in examples}
 
 
-def random_labels(examples: list[dict], p, seed: int) -> dict[str, str]:
+def random_labels(examples: list[dict], p, seed: int, reference: dict[str, str] | None = None) -> dict[str, str]:
     """No curriculum, same proportions: a seeded random split of the dialogues. The easy share is
-    ``p.easy_fraction`` or, when null, the share of dialogues the trace rule makes easy under the
-    same thresholds, so the row changes *which* dialogues each stage sees and not *how many*."""
+    ``p.easy_fraction`` or, when null, the share of dialogues the reference rule makes easy under the
+    same thresholds (``reference``: its label per dialogue; None: the trace rule), so the row changes
+    *which* dialogues each stage sees and not *how many*."""
     import random
 
     ids = _by_dialogue(examples)
     if p.easy_fraction is None:
-        rule = trace_labels(examples, p, seed)
-        fraction = sum(v == "easy" for v in rule.values()) / len(ids)
+        rule = reference if reference is not None else trace_labels(examples, p, seed)
+        fraction = sum(v == "easy" for v in rule.values()) / len(rule)
     else:
         fraction = p.easy_fraction
     random.Random(seed).shuffle(ids)
@@ -64,17 +66,37 @@ def random_labels(examples: list[dict], p, seed: int) -> dict[str, str]:
     return {d: "easy" if i < n_easy else "hard" for i, d in enumerate(ids)}
 
 
-def all_sft_labels(examples: list[dict], p, seed: int) -> dict[str, str]:
+def all_sft_labels(examples: list[dict], p, seed: int, reference: dict[str, str] | None = None) -> dict[str, str]:
     """No curriculum, one stage: every training dialogue is SFT data; GRPO gets none (disabled)."""
     return dict.fromkeys(_by_dialogue(examples), "easy")
 
 
-def all_grpo_labels(examples: list[dict], p, seed: int) -> dict[str, str]:
+def all_grpo_labels(examples: list[dict], p, seed: int, reference: dict[str, str] | None = None) -> dict[str, str]:
     """No curriculum, one stage: every training dialogue is a GRPO prompt; SFT gets none (disabled)."""
     return dict.fromkeys(_by_dialogue(examples), "hard")
 
 
 ABLATIONS = {"random": random_labels, "all_sft": all_sft_labels, "all_grpo": all_grpo_labels}
+
+
+# The thresholds each rule reads (params.yaml keys). A no-curriculum ablation reads its reference rule's
+# (test labels, random's easy share); a knob of the other rule changes nothing (experiments/sweep.py refuses it).
+THRESHOLD_KNOBS = {"trace": ("partition.max_fail_rate", "partition.min_solved_rate"),
+                   "rollouts": ("partition.rollouts.resolve_threshold", "partition.rollouts.easy_min_rate")}
+
+
+def threshold_rule(p) -> str:
+    """The rule whose THRESHOLD_KNOBS a partition config (``cfg.partition``) reads."""
+    return p.method if p.method in THRESHOLD_KNOBS else p.reference
+
+
+def ignored_knobs(p, keys) -> dict[str, str]:
+    """Of ``keys``, the threshold knobs the configured rule ignores: {key: why, and what to move instead}."""
+    rule = threshold_rule(p)
+    active = " / ".join(THRESHOLD_KNOBS[rule])
+    return {key: f"partition.method={p.method} (reference {p.reference}) uses the {rule} rule, which does not read "
+                 f"{key}: move {active} instead"
+            for other, knobs in THRESHOLD_KNOBS.items() if other != rule for key in keys if key in knobs}
 
 
 def histogram(rates: list[float], bins: int) -> list[dict]:

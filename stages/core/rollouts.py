@@ -1,7 +1,8 @@
 """Rollout-based curriculum [ours; paper §3 for data without FAIL/PASS/SOLVED traces].
 
-For each context, G completions are sampled from a reference policy (the untrained backbone or a
-cold-start checkpoint) and scored with the reward stack. A completion *resolves* its context when its
+For each context, G completions are sampled from a reference policy (a bootstrap warm-up, see
+bootstrap.py; the untrained backbone; or a checkpoint) and scored with the partition's own reward mix
+(``partition.rollouts.reward``, apart from grpo's ``reward``). A completion *resolves* its context when its
 weighted reward (weights normalised to sum 1, so the threshold is in [0, 1]) reaches
 ``resolve_threshold``; a dialogue is easy when the mean resolution rate of its contexts reaches
 ``easy_min_rate``, else hard, so all turns of a dialogue land on the same side, as with the trace rule.
@@ -27,8 +28,13 @@ from .io import checkpoint_fingerprint, write_json
 
 log = logging.getLogger("kardia.rollouts")
 
-def policy_path(cfg) -> Path:
+def policy_path(cfg, bootstrap: Path | None = None) -> Path:
+    """The checkpoint rollouts sample from; ``bootstrap`` is the warm-up's (policy: bootstrap)."""
     policy = cfg.partition.rollouts.policy
+    if policy == "bootstrap":
+        if bootstrap is None:
+            raise ValueError("partition.rollouts.policy=bootstrap: train it first (bootstrap.ensure)")
+        return bootstrap
     return Path(cfg.paths.base_model if policy == "base" else policy)
 
 
@@ -64,7 +70,7 @@ def scorer_id(cfg) -> str:
     """Scores are reused only under the same judge (backend, model, rubric) and reward set."""
     from .judges import judge_settings
 
-    return f"{judge_settings(cfg.judge)}:{','.join(cfg.reward.names)}"
+    return f"{judge_settings(cfg.judge)}:{','.join(cfg.partition.rollouts.reward.names)}"
 
 
 def sample_completions(cfg, path: Path, contexts: list[dict]) -> list[list[str]]:
@@ -84,31 +90,32 @@ def sample_completions(cfg, path: Path, contexts: list[dict]) -> list[list[str]]
 
 
 def score_completions(cfg, contexts: list[dict], completions: list[list[str]]) -> dict[str, list[list[float | None]]]:
-    """Each reward of ``reward.names`` on every completion: {name: [[value per completion] per context]}."""
+    """Each reward of ``partition.rollouts.reward.names`` on every completion: {name: [[value per completion] per context]}."""
     from .judges import build_judge
     from .rewards import build_reward_funcs
 
     fmt = ResponseFormat.from_config(cfg.format)
-    funcs = build_reward_funcs(list(cfg.reward.names), fmt, build_judge(cfg.judge, cfg.paths.judge_cache),
-                               cfg.reward.max_judge_failure_rate)
+    reward = cfg.partition.rollouts.reward
+    funcs = build_reward_funcs(list(reward.names), fmt, build_judge(cfg.judge, cfg.paths.judge_cache),
+                               reward.max_judge_failure_rate)
     flat = [c for group in completions for c in group]
     cols = {key: [ex[key] for ex, group in zip(contexts, completions) for _ in group]
             for key in ("emotion", "persona", "context")}
     prompts = [ex["prompt"] for ex, group in zip(contexts, completions) for _ in group]
     g = len(completions[0]) if completions else 0
     out = {}
-    for name, fn in zip(cfg.reward.names, funcs):
+    for name, fn in zip(reward.names, funcs):
         values = fn(prompts=prompts, completions=flat, **cols)
         out[name] = [values[i * g:(i + 1) * g] for i in range(len(completions))]
     return out
 
 
-def load_or_sample(cfg, contexts: list[dict]) -> tuple[dict, bool]:
+def load_or_sample(cfg, contexts: list[dict], bootstrap: Path | None = None) -> tuple[dict, bool]:
     """The cache entry for these contexts (completions + scores), creating what is missing.
 
     Returns (entry, generated) where ``generated`` says whether any sampling happened.
     """
-    path = policy_path(cfg)
+    path = policy_path(cfg, bootstrap)
     fingerprint = checkpoint_fingerprint(path, "partition.rollouts.policy")
     key = cache_key(fingerprint, [ex["prompt"] for ex in contexts], sampling_settings(cfg))
     file = Path(cfg.paths.rollouts_cache) / f"{key}.json"
@@ -146,7 +153,8 @@ def weighted_rewards(scores: dict[str, list[list[float | None]]], names: list[st
 def resolution(cfg, contexts: list[dict], entry: dict) -> tuple[dict[str, float], dict[str, float]]:
     """(resolution rate per dialogue, summary metrics) from a cache entry, under the current thresholds."""
     ro = cfg.partition.rollouts
-    rewards = weighted_rewards(entry["scores"][scorer_id(cfg)], list(cfg.reward.names), list(cfg.reward.weights))
+    reward = cfg.partition.rollouts.reward
+    rewards = weighted_rewards(entry["scores"][scorer_id(cfg)], list(reward.names), list(reward.weights))
     per_dialogue: dict[str, list[float]] = defaultdict(list)
     zero_std = 0
     for ex, row in zip(contexts, rewards):
@@ -157,4 +165,7 @@ def resolution(cfg, contexts: list[dict], entry: dict) -> tuple[dict[str, float]
     summary = {"frac_reward_zero_std": zero_std / len(contexts) if contexts else 0.0,
                "mean_reward": mean(flat) if flat else 0.0,
                "mean_resolution_rate": mean(rates.values()) if rates else 0.0}
+    for name, rows in entry["scores"][scorer_id(cfg)].items():   # e.g. mean_format: does the policy write the spans?
+        values = [v for row in rows for v in row if v is not None]
+        summary[f"mean_{name}"] = mean(values) if values else 0.0
     return rates, summary

@@ -108,16 +108,22 @@ def test_long_corpus_and_baseline_groups_compose(root, tmp_path):
 def test_new_groups_compose_and_validate(root, tmp_path, group):
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(compose(root, [group])))
-    cfg = load_config(params)
+    cfg = load_config(params, ["data.path=/data/KardiaBench"] if group.startswith("data") else [])
     assert cfg.data.source == ("kardiabench" if group.startswith("data") else "synthetic")
     assert cfg.partition.method == ("rollouts" if group.startswith("partition") else "trace")
 
 
-def test_kardiabench_needs_a_path_or_a_pinned_revision(root, tmp_path):
+@pytest.mark.parametrize("revision", ["null", "unpinned", "main"])
+def test_kardiabench_needs_a_path_or_a_pinned_revision(root, tmp_path, revision):
+    """The hub source is read only at a pinned revision: the committed placeholder and a moving branch
+    are refused, saying how to pin it; local files (data.path) need none."""
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump(compose(root, ["data=kardiabench", "data.revision=null"])))
-    with pytest.raises(ConfigError, match="key 'data.revision'"):
+    params.write_text(yaml.safe_dump(compose(root, ["data=kardiabench", f"data.revision={revision}"])))
+    with pytest.raises(ConfigError, match=r"key 'data.revision'.*commit sha.*huggingface.co/datasets/Jhcircle"):
         load_config(params)
+    assert load_config(params, ["data.path=/data/KardiaBench"]).data.path
+    assert load_config(params, ["data.revision=v1.0"]).data.revision == "v1.0"
+    assert compose(root, ["data=kardiabench"])["data"]["revision"] == "unpinned"
 
 
 def test_unknown_key_is_rejected(root):
@@ -220,9 +226,14 @@ def test_a_trainer_key_typo_names_the_key_and_the_closest_field(root, tmp_path, 
 
 
 def test_every_committed_trainer_key_is_a_trl_field(root, tmp_path):
+    from stages.core.bootstrap import check_trainer_keys as check_bootstrap_keys
     from stages.core.config import check_trainer_keys
     from stages.core.params import compose
 
     for experiment in sorted(p.stem for p in (root / "conf/experiment").glob("*.yaml")):
         compose(tmp_path / "params.yaml", [f"experiment={experiment}"])
-        check_trainer_keys(load_config(tmp_path / "params.yaml"))
+        cfg = load_config(tmp_path / "params.yaml", ["data.path=/data/KardiaBench"])   # the paper rows pin no revision
+        check_trainer_keys(cfg)
+        check_bootstrap_keys(cfg.partition.rollouts.bootstrap.trainer)
+    with pytest.raises(ConfigError, match=r"bootstrap.trainer.lerning_rate'.*did you mean 'learning_rate'"):
+        check_bootstrap_keys({"lerning_rate": 1.0})

@@ -5,7 +5,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from stages.core.config import load_config
+from stages.core.config import ConfigError, load_config
 from tests.unit.test_config import compose
 
 CONF = Path(__file__).resolve().parents[2] / "conf"
@@ -30,8 +30,10 @@ def test_experiment_composes_validates_and_says_what_it_ablates(root, tmp_path, 
     lines = text.splitlines()
     assert lines[0] == "# @package _global_" and lines[1].startswith("# "), "first lines: package, then what it ablates"
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump(compose(root, [f"experiment={name}"])))
-    cfg = load_config(params)
+    composed = compose(root, [f"experiment={name}"])
+    params.write_text(yaml.safe_dump(composed))
+    # the paper rows read KardiaBench, at a revision the user pins (or local files): validated with files
+    cfg = load_config(params, ["data.path=/data/KardiaBench"] if composed["data"]["source"] == "kardiabench" else [])
     assert len(cfg.reward.weights) == len(cfg.reward.names)
 
 
@@ -73,10 +75,14 @@ def test_paper_presets_are_the_whole_paper_run(root, tmp_path, monkeypatch, back
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     params = tmp_path / "params.yaml"
     params.write_text(yaml.safe_dump(compose(root, [f"experiment=paper_{backbone}"])))
-    cfg = load_config(params)
+    # the preset pins no dataset revision yet (a placeholder): refused for the hub, with how to pin it
+    with pytest.raises(ConfigError, match=r"key 'data.revision': 'unpinned' .*commit sha.*data.path"):
+        load_config(params)
+    cfg = load_config(params, ["data.revision=0123456789abcdef0123456789abcdef01234567"])
     assert cfg.model.name == backbone and cfg.model.source == "hub"
-    assert cfg.data.source == "kardiabench" and cfg.data.hf_dataset == "Jhcircle/KardiaBench" and cfg.data.revision
-    assert cfg.partition.method == "rollouts"
+    assert cfg.data.source == "kardiabench" and cfg.data.hf_dataset == "Jhcircle/KardiaBench"
+    assert cfg.partition.method == "rollouts" and cfg.partition.reference == "rollouts"
+    assert cfg.partition.rollouts.policy == "bootstrap" and not cfg.partition.rollouts.bootstrap.trainer.use_cpu
     judge, eval_judge = cfg.judge, cfg.eval_judge
     assert judge.backend == "openai" and judge.model == "Qwen/Qwen3-8B" and judge.base_url.startswith("http://127.0.0.1")
     assert judge.chat_template_kwargs == {"enable_thinking": False} and judge.serve is not None
@@ -105,7 +111,7 @@ def test_the_paper_evaluation_judge_reads_its_key_from_the_environment(root, tmp
     from stages.core.judges import build_judge
 
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump(compose(root, ["experiment=paper_qwen2.5-7b"])))
+    params.write_text(yaml.safe_dump(compose(root, ["experiment=paper_qwen2.5-7b", "data.path=/data/KardiaBench"])))
     cfg = load_config(params)
     monkeypatch.delenv("OPENAI_API_KEY", raising=False)
     with pytest.raises(EndpointUnavailable, match="eval_judge API key: environment variable OPENAI_API_KEY is not set"):
@@ -122,10 +128,41 @@ def test_the_paper_evaluation_judge_sends_what_gpt5_accepts(root, tmp_path, monk
     from stages.core.judges import build_judge
 
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump(compose(root, ["experiment=paper_gemma-2b"])))
+    params.write_text(yaml.safe_dump(compose(root, ["experiment=paper_gemma-2b", "data.path=/data/KardiaBench"])))
     cfg = load_config(params)
     monkeypatch.setenv("OPENAI_API_KEY", "sk-dummy-for-the-test")
     sampling = build_judge(cfg.eval_judge, None, "eval_judge").client.s.sampling
     assert "max_tokens" not in sampling and "temperature" not in sampling and sampling["max_completion_tokens"] > 512
     assert build_judge(cfg.judge, None).client.s.sampling == {
         "temperature": 0.0, "max_tokens": 512, "chat_template_kwargs": {"enable_thinking": False}}
+
+
+@pytest.mark.parametrize("row", ["threshold_strict", "threshold_lenient"])
+def test_threshold_rows_move_the_rollout_knobs_under_partition_rollouts(root, row):
+    """On data without traces (partition=rollouts) a threshold row must not equal the baseline: it
+    moves the rollout rule's knobs, which that rule reads (and the trace ones, which the trace rule reads)."""
+    from stages.core.curriculum import THRESHOLD_KNOBS, ignored_knobs
+
+    base = compose(root, ["partition=rollouts"])["partition"]
+    moved = compose(root, ["partition=rollouts", f"experiment={row}"])["partition"]
+    for rule, knobs in THRESHOLD_KNOBS.items():
+        def value(p, key):
+            for part in key.split(".")[1:]:
+                p = p[part]
+            return p
+        assert any(value(moved, k) != value(base, k) for k in knobs), (row, rule)
+    from omegaconf import OmegaConf
+
+    assert moved["method"] == "rollouts" and not ignored_knobs(OmegaConf.create(moved), THRESHOLD_KNOBS["rollouts"])
+    strict, lenient = (compose(root, ["partition=rollouts", f"experiment=threshold_{k}"])["partition"]["rollouts"]
+                       for k in ("strict", "lenient"))
+    assert lenient["easy_min_rate"] < base["rollouts"]["easy_min_rate"] < strict["easy_min_rate"]
+
+
+@pytest.mark.parametrize("row", ["no_curriculum_random", "no_curriculum_all_sft", "no_curriculum_all_grpo"])
+def test_no_curriculum_rows_compare_with_the_rollout_rule_on_data_without_traces(root, tmp_path, row):
+    params = tmp_path / "params.yaml"
+    params.write_text(yaml.safe_dump(compose(root, ["partition=rollouts", f"experiment={row}"])))
+    cfg = load_config(params)
+    assert cfg.partition.method == row.removeprefix("no_curriculum_") and cfg.partition.reference == "rollouts"
+    assert compose(root, [f"experiment={row}"])["partition"]["reference"] == "trace"

@@ -46,9 +46,9 @@ def test_whole_grpo_groups_count_every_process(root, tmp_path):
 
 def test_the_paper_global_batch_is_checked_against_the_world_size(root, tmp_path):
     params = tmp_path / "params.yaml"
-    params.write_text(yaml.safe_dump(compose(root, ["experiment=paper_qwen2.5-7b"])))
+    params.write_text(yaml.safe_dump(compose(root, ["experiment=paper_qwen2.5-7b", "data.path=/data/KardiaBench"])))
     assert load_config(params).launch.num_processes == 8   # 4 x 4 x 8 = 128, 4 x 1 x 8 = 32
-    params.write_text(yaml.safe_dump(compose(root, ["experiment=paper_qwen2.5-7b", "launch.num_processes=4"])))
+    params.write_text(yaml.safe_dump(compose(root, ["experiment=paper_qwen2.5-7b", "data.path=/data/KardiaBench", "launch.num_processes=4"])))
     message = ("sft.trainer.per_device_train_batch_size (4) x sft.trainer.gradient_accumulation_steps (4) x "
                "launch.num_processes (4) = 64, not the recipe's sft.global_batch (128)")
     with pytest.raises(ConfigError, match="key 'sft.global_batch'.*" + message.replace("(", r"\(").replace(")", r"\)")):

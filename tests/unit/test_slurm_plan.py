@@ -11,7 +11,7 @@ import pytest
 from tools.slurm.plan import PlanError, allocation, expand_nodelist
 
 # the paper recipe on 2 training nodes x 8 GPUs: global batches 128 (sft) and 32 (grpo) kept
-PAPER_2_NODES = ["experiment=paper_qwen2.5-7b", "grpo=vllm_server", "sft.trainer.gradient_accumulation_steps=2",
+PAPER_2_NODES = ["experiment=paper_qwen2.5-7b", "data.path=/data/KardiaBench", "grpo=vllm_server", "sft.trainer.gradient_accumulation_steps=2",
                  "grpo.trainer.per_device_train_batch_size=2", "grpo.trainer.gradient_accumulation_steps=1",
                  "grpo.trainer.vllm_tensor_parallel_size=4"]
 
@@ -77,9 +77,10 @@ def test_three_nodes_two_train_under_accelerate_multi_node_and_the_last_serves_t
 
 
 def test_a_batch_that_does_not_fit_the_allocation_fails_before_anything_runs(root):
-    proc = dry_run(root, {"SLURM_JOB_NODELIST": "gpu[01-02]", "SLURM_GPUS_ON_NODE": "8"}, "experiment=paper_qwen2.5-7b")
+    proc = dry_run(root, {"SLURM_JOB_NODELIST": "gpu[01-02]", "SLURM_GPUS_ON_NODE": "8"}, "experiment=paper_qwen2.5-7b",
+                   "data.path=/data/KardiaBench")
     assert proc.returncode == 2 and proc.stdout == ""
-    assert ("error: with experiment=paper_qwen2.5-7b launch.num_processes=16: key 'sft.global_batch': "
+    assert ("error: with experiment=paper_qwen2.5-7b data.path=/data/KardiaBench launch.num_processes=16: key 'sft.global_batch': "
             "sft.trainer.per_device_train_batch_size (4) x") in proc.stderr
     proc = dry_run(root, {"SLURM_JOB_NODELIST": "gpu[01-02]", "SLURM_GPUS_ON_NODE": "8"}, "launch.num_processes=3")
     assert proc.returncode == 2 and "launch.num_processes is set from the allocation" in proc.stderr

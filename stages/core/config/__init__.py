@@ -11,14 +11,14 @@ they share, checks the error type and the small checks. ``load.py`` holds the ro
 """
 
 from .checks import DTYPES, ENV_NAME, ConfigError, _check, _env_name, _one_of, _url
-from .data import DEDUP_POLICIES, HISTORY_MODES, Data, Dedup, Limits
+from .data import DEDUP_POLICIES, HISTORY_MODES, UNPINNED, Data, Dedup, Limits
 from .endpoint import MAX_TOKENS_FIELDS, REASONING_EFFORTS, RESPONSE_FORMATS, Endpoint
 from .evaluate import EVAL_MODELS, GENERATION_BACKENDS, ApiBaseline, Evaluate
 from .format import Format
 from .judge import Judge, JudgeServe
 from .load import Config, load_config, params_hash, to_dict, typed, validate
 from .model import MODEL_SOURCES, Lora, Model
-from .partition import PARTITION_METHODS, Partition, Rollouts
+from .partition import PARTITION_METHODS, PARTITION_RULES, Bootstrap, Partition, Rollouts
 from .paths import Paths
 from .reward import Reward
 from .run import MODEL_LOGGING, Launch, Tracking
@@ -36,12 +36,12 @@ from .training import (
 )
 
 __all__ = [
-    "DEDUP_POLICIES", "DTYPES", "ENV_NAME", "EVAL_MODELS", "GENERATION_BACKENDS", "GRPO_LOGPROBS",
-    "HISTORY_MODES", "MAX_TOKENS_FIELDS", "MODEL_LOGGING", "MODEL_SOURCES", "PARTITION_METHODS",
-    "REASONING_EFFORTS", "RESPONSE_FORMATS", "SFT_LOSSES", "SYNTH_BACKENDS", "VLLM_MODES", "ApiBaseline",
-    "Config", "ConfigError",
-    "Data", "Dedup", "Endpoint", "Evaluate", "Format", "Grpo", "Judge", "JudgeServe", "Launch", "Limits", "Lora",
-    "Model", "Partition", "Paths", "Reward", "Rollouts", "SelectBest", "ServerLifecycle", "Sft", "SynthFilters",
-    "Synthesize", "Tracking", "Training", "VllmSizes", "_check", "_env_name", "_one_of", "_url",
-    "check_trainer_keys", "load_config", "params_hash", "to_dict", "typed", "validate",
+    "DEDUP_POLICIES", "DTYPES", "ENV_NAME", "EVAL_MODELS", "GENERATION_BACKENDS", "GRPO_LOGPROBS", "HISTORY_MODES",
+    "MAX_TOKENS_FIELDS", "MODEL_LOGGING", "MODEL_SOURCES", "PARTITION_METHODS", "PARTITION_RULES",
+    "REASONING_EFFORTS", "RESPONSE_FORMATS", "SFT_LOSSES", "SYNTH_BACKENDS", "UNPINNED", "VLLM_MODES",
+    "ApiBaseline", "Bootstrap", "Config", "ConfigError", "Data", "Dedup", "Endpoint", "Evaluate", "Format", "Grpo",
+    "Judge", "JudgeServe", "Launch", "Limits", "Lora", "Model", "Partition", "Paths", "Reward", "Rollouts",
+    "SelectBest", "ServerLifecycle", "Sft", "SynthFilters", "Synthesize", "Tracking", "Training", "VllmSizes",
+    "_check", "_env_name", "_one_of", "_url", "check_trainer_keys", "load_config", "params_hash", "to_dict",
+    "typed", "validate",
 ]

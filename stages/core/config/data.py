@@ -10,6 +10,8 @@ from .checks import _check, _env_name, _one_of
 # What the code can do; values outside these sets fail at load time.
 DEDUP_POLICIES = ("drop", "keep")
 HISTORY_MODES = ("full", "response_only")
+# data.revision values that pin nothing: conf/data/kardiabench.yaml's placeholder and moving branches
+UNPINNED = ("unpinned", "main", "master")
 
 
 @dataclass
@@ -64,8 +66,12 @@ class Data:
         elif self.source == "kardiabench":
             _check(bool(self.path) or bool(self.hf_dataset), source, f"{where}.path",
                    "data.source=kardiabench needs data.path (local files) or data.hf_dataset (hub id)")
-            _check(bool(self.path) or bool(self.revision), source, f"{where}.revision",
-                   "pin a hub revision (branch, tag or commit sha)")
+            _check(bool(self.path) or (bool(self.revision) and self.revision not in UNPINNED), source,
+                   f"{where}.revision",
+                   f"{self.revision!r} does not pin the hub dataset (a placeholder or a moving branch): set it to "
+                   f"the commit sha of the version you use (https://huggingface.co/datasets/{self.hf_dataset}"
+                   "/commits/main; -S data.revision=<sha>, or in conf/data/kardiabench.yaml) or a tag, "
+                   "or read downloaded files with data.path")
         _check(self.max_history_turns is None or self.max_history_turns >= 0, source, f"{where}.max_history_turns",
                "must be >= 0, or null (every earlier exchange)")
         _check(0 <= self.max_reject_rate <= 1, source, f"{where}.max_reject_rate", "must be in [0, 1]")

@@ -68,9 +68,10 @@ class Config:
         for stage in ("sft", "grpo"):
             getattr(self, stage).validate_world(self.launch.num_processes, stage, source)
         self.grpo.select_best.validate("grpo.select_best", source, list(self.reward.names), self.launch.name)
-        _check("emotion" not in self.reward.names or "emotion" in STYLES[self.format.style], source,
-               "reward.names",
-               f"the emotion reward needs an emotion span, which format.style={self.format.style!r} lacks")
+        for key, names in (("reward.names", self.reward.names),
+                           ("partition.rollouts.reward.names", self.partition.rollouts.reward.names)):
+            _check("emotion" not in names or "emotion" in STYLES[self.format.style], source, key,
+                   f"the emotion reward needs an emotion span, which format.style={self.format.style!r} lacks")
 
 
 def load_config(path: str | Path = "params.yaml", overrides: list[str] | None = None) -> DictConfig:

@@ -2,12 +2,33 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Optional
 
+from typing import Any
+
 from .checks import _check, _one_of
+from .reward import Reward
 
 PARTITION_METHODS = ("trace", "rollouts", "random", "all_sft", "all_grpo")
+PARTITION_RULES = ("trace", "rollouts")   # partition.reference: the rule the no-curriculum ablations compare to
+
+
+@dataclass
+class Bootstrap:
+    """partition.rollouts.policy=bootstrap: a warm-up SFT on a seeded slice of the training dialogues
+    (stages/core/bootstrap.py); ``trainer`` goes to trl.SFTConfig like sft.trainer."""
+
+    fraction: float
+    trainer: dict[str, Any] = field(default_factory=dict)
+
+    def validate(self, where: str, source: str = "params.yaml") -> None:
+        _check(0 < self.fraction < 1, source, f"{where}.fraction", "must be in (0, 1)")
+        lr, steps = self.trainer.get("learning_rate"), self.trainer.get("max_steps")
+        _check(isinstance(lr, (int, float)) and lr > 0, source, f"{where}.trainer.learning_rate",
+               f"must be a positive number, got {lr!r}")
+        _check(isinstance(steps, int) and steps > 0, source, f"{where}.trainer.max_steps",
+               f"a warm-up is a fixed, positive number of steps; got {steps!r}")
 
 
 @dataclass
@@ -21,9 +42,13 @@ class Rollouts:
     max_contexts: Optional[int]
     resolve_threshold: float
     easy_min_rate: float
+    reward: Reward                 # the partition's own reward mix, separate from grpo's `reward`
+    bootstrap: Bootstrap
 
     def validate(self, where: str = "partition.rollouts", source: str = "params.yaml") -> None:
-        _check(bool(self.policy), source, f"{where}.policy", "'base' or a checkpoint directory")
+        _check(bool(self.policy), source, f"{where}.policy", "'base', 'bootstrap' or a checkpoint directory")
+        self.reward.validate(f"{where}.reward", source)
+        self.bootstrap.validate(f"{where}.bootstrap", source)
         _check(self.num_generations >= 1, source, f"{where}.num_generations", "must be >= 1")
         for key in ("max_new_tokens", "batch_size"):
             _check(getattr(self, key) > 0, source, f"{where}.{key}", "must be positive")
@@ -43,9 +68,11 @@ class Partition:
     rollouts: Rollouts
     easy_fraction: Optional[float]
     histogram_bins: int
+    reference: str = "trace"    # the rule labelling the no-curriculum ablations' test split
 
     def validate(self, where: str = "partition", source: str = "params.yaml") -> None:
         _one_of(self.method, PARTITION_METHODS, source, f"{where}.method")
+        _one_of(self.reference, PARTITION_RULES, source, f"{where}.reference")
         for key in ("max_fail_rate", "min_solved_rate"):
             _check(0 <= getattr(self, key) <= 1, source, f"{where}.{key}", "must be in [0, 1]")
         self.rollouts.validate(f"{where}.rollouts", source)
