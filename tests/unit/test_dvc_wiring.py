@@ -54,7 +54,7 @@ def test_dataflow_each_stage_consumes_what_an_earlier_one_makes(root):
         made.update(map(path_of, stages[name]["outs"]))
 
 
-def test_params_groups_exist_and_reward_reaches_only_partition_and_grpo(root):
+def test_params_groups_exist_and_reward_reaches_only_grpo(root):
     stages = load(root)
     params = yaml.safe_load((root / "params.yaml").read_text())
     for stage in stages.values():
@@ -63,9 +63,11 @@ def test_params_groups_exist_and_reward_reaches_only_partition_and_grpo(root):
             for part in group.split("."):
                 assert part in node, group
                 node = node[part]
-    # partition reads reward too (method=rollouts scores samples with it); under the trace rule its outputs
-    # do not change with the weights, so DVC's content hashes keep sft from re-running on a reward ablation.
-    assert [n for n, s in stages.items() if "reward" in s["params"]] == ["partition", "grpo"]
+    # The rollout partition scores with its own mix (partition.rollouts.reward), so a reward ablation
+    # (no_format, rubric_only, ...) re-runs grpo only and trains on the same curriculum.
+    assert [n for n, s in stages.items() if "reward" in s["params"]] == ["grpo"]
+    assert "partition" in stages["partition"]["params"] and "rollouts" in params["partition"]
+    assert "reward" in params["partition"]["rollouts"]
 
 
 def test_each_stage_keeps_its_full_metrics_in_git_and_dvc_lists_only_the_headline(root):

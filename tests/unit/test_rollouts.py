@@ -10,7 +10,9 @@ from stages.core.config import load_config
 from stages.core.curriculum import histogram
 from tests.pipeline.conftest import compose_params
 
+# policy=base: sampling and caching are the subject here; the bootstrap policy has its own tests
 SMALL = ["data.n_dialogues=24", "data.n_personas=8", "data.test_fraction=0.25", "partition=rollouts",
+         "partition.rollouts.policy=base",
          "partition.rollouts.num_generations=3", "partition.rollouts.max_new_tokens=12",
          "partition.rollouts.max_contexts=6", "partition.rollouts.batch_size=8"]
 
@@ -40,7 +42,7 @@ def test_sample_score_then_cache_hit(prepared, monkeypatch):
     assert generated and len(entry["completions"]) == len(contexts)
     assert all(len(group) == 3 for group in entry["completions"])
     scores = entry["scores"][rollouts.scorer_id(cfg)]
-    assert set(scores) == set(cfg.reward.names)
+    assert set(scores) == set(cfg.partition.rollouts.reward.names)   # the partition's own mix, not grpo's
     assert all(len(row) == 3 and all(v is None or 0 <= v <= 1 for v in row) for row in scores["rubric"])
 
     def no_sampling(*_):
