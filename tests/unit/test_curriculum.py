@@ -78,3 +78,42 @@ def test_one_stage_splits_send_everything_one_way():
     assert set(METHODS["all_sft"](examples, _partition(), 0).values()) == {"easy"}
     assert set(METHODS["all_grpo"](examples, _partition(), 0).values()) == {"hard"}
     assert len(METHODS["all_sft"](examples, _partition(), 0)) == 40
+
+
+def test_random_split_takes_the_reference_rules_share_when_given():
+    """With partition.reference=rollouts random's easy share is the rollout rule's (its labels per
+    dialogue), not the trace rule's: the data have no traces to read."""
+    from stages.core.curriculum import random_labels
+
+    examples = [{"dialogue_id": f"d{i}", "trace": None} for i in range(40)]
+    reference = {f"d{i}": "easy" if i < 30 else "hard" for i in range(40)}
+    labels = random_labels(examples, _partition(), seed=3, reference=reference)
+    assert sum(v == "easy" for v in labels.values()) == 30 and labels != reference
+
+
+def test_each_rule_reads_its_own_threshold_knobs():
+    from stages.core.curriculum import THRESHOLD_KNOBS, ignored_knobs
+
+    trace_keys, rollout_keys = THRESHOLD_KNOBS["trace"], THRESHOLD_KNOBS["rollouts"]
+    keys = [*trace_keys, *rollout_keys, "reward.weights"]
+    under_rollouts = ignored_knobs(_partition(method="rollouts", reference="trace"), keys)
+    assert set(under_rollouts) == set(trace_keys)
+    assert "move partition.rollouts.resolve_threshold / partition.rollouts.easy_min_rate" in \
+        under_rollouts["partition.max_fail_rate"]
+    assert set(ignored_knobs(_partition(method="trace", reference="trace"), keys)) == set(rollout_keys)
+    # an ablation reads its reference rule's knobs (test labels, random's share)
+    assert set(ignored_knobs(_partition(method="random", reference="rollouts"), keys)) == set(trace_keys)
+    assert set(ignored_knobs(_partition(method="all_sft", reference="trace"), keys)) == set(rollout_keys)
+
+
+def test_the_bootstrap_slice_is_seeded_and_never_empty_or_whole():
+    from stages.core.bootstrap import slice_dialogues
+    from stages.core.config import ConfigError
+
+    train = [{"dialogue_id": f"d{i}"} for i in range(20) for _ in range(2)]
+    chosen = slice_dialogues(train, 0.25, seed=5)
+    assert len(chosen) == 5 and chosen == slice_dialogues(train, 0.25, seed=5)
+    assert chosen != slice_dialogues(train, 0.25, seed=6)
+    assert len(slice_dialogues(train, 0.01, seed=5)) == 1 and len(slice_dialogues(train, 0.99, seed=5)) == 19
+    with pytest.raises(ConfigError, match="at least 2 training dialogues"):
+        slice_dialogues(train[:2], 0.5, seed=0)

@@ -186,3 +186,23 @@ def test_dry_run_validates_each_trials_params(tmp_path, capsys):
     sweep.write_text(sweep.read_text().replace("'+grpo.trainer.lerning_rate=0.1'", "'grpo.trainer.max_steps=6'"))
     assert main([str(sweep), "--dry-run"]) == 0
     assert capsys.readouterr().out.count("dvc exp run -n s-") == 2
+
+
+@pytest.mark.parametrize("partition, knob, other", [
+    ("rollouts", "partition.max_fail_rate", "partition.rollouts.resolve_threshold"),
+    ("trace", "partition.rollouts.easy_min_rate", "partition.max_fail_rate"),
+])
+def test_a_threshold_the_composed_rule_ignores_is_refused_before_any_trial(tmp_path, capsys, partition, knob, other):
+    """Under partition=rollouts the trace thresholds change nothing (and the reverse): a sweep over them
+    would run n_trials copies of the baseline, so it stops first, naming the knobs to move."""
+    from experiments.sweep import main
+
+    sweep = tmp_path / "sweep.yaml"
+    space = f"{{reward.weights: {{type: simplex}}, {knob}: {{type: categorical, choices: [0.3, 0.7]}}}}"
+    sweep.write_text(f"study: s\nn_trials: 2\nobjectives: [{{metric: eval/grpo/persona}}]\nspace: {space}\n"
+                     f"overrides: ['partition={partition}']\n")
+    assert main([str(sweep), "--dry-run"]) == 2
+    err = capsys.readouterr().err
+    assert f"space.{knob}" in err and other in err
+    sweep.write_text(sweep.read_text().replace(knob, other))
+    assert main([str(sweep), "--dry-run"]) == 0
