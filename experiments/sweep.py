@@ -248,8 +248,10 @@ def check_trial_params(overrides: list[str], space: dict | None = None, trainer_
         params = load_config(composed)
         for key, why in ignored_knobs(params.partition, list(space or {})).items():
             raise ConfigError(f"space.{key}: {why}")
-        if trainer_keys:
-            check_trainer_keys(params)
+        if trainer_keys:   # the rollout partition's warm-up is a trainer too
+            p = params.partition
+            warmup = p.rollouts.policy == "bootstrap" and "rollouts" in (p.method, p.reference)
+            check_trainer_keys(params, ("sft", "grpo", *(["partition.rollouts.bootstrap"] if warmup else [])))
 
 
 # --- entry point --------------------------------------------------------------------------------

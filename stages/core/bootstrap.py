@@ -17,8 +17,6 @@ its own, so the default pipeline (partition.method=trace) gains no stage and nev
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import hashlib
 import json
 import logging
@@ -26,7 +24,7 @@ import random
 import tempfile
 from pathlib import Path
 
-from .config import ConfigError, to_dict
+from .config import ConfigError, check_trainer_keys, to_dict
 from .io import checkpoint_fingerprint
 
 log = logging.getLogger("kardia.bootstrap")
@@ -41,18 +39,6 @@ def slice_dialogues(train: list[dict], fraction: float, seed: int) -> set[str]:
         raise ConfigError(f"partition.rollouts.policy=bootstrap needs at least 2 training dialogues, got {len(ids)}")
     random.Random(seed).shuffle(ids)
     return set(ids[:min(len(ids) - 1, max(1, round(fraction * len(ids))))])
-
-
-def check_trainer_keys(trainer: dict, where: str = "partition.rollouts.bootstrap.trainer") -> None:
-    """Every key is a field of the pinned trl.SFTConfig (a typo fails before the model loads)."""
-    import trl
-
-    fields = {f.name for f in dataclasses.fields(trl.SFTConfig)}
-    for name in trainer:
-        if name not in fields:
-            close = difflib.get_close_matches(name, fields, n=1)
-            raise ConfigError(f"params.yaml: key '{where}.{name}': not a field of trl.SFTConfig (trl {trl.__version__})"
-                              + (f"; did you mean '{close[0]}'?" if close else ""))
 
 
 def cache_dir(cfg, examples: list[dict]) -> Path:
@@ -73,8 +59,8 @@ def train(cfg, examples: list[dict], out: Path) -> dict:
 
     from .modeling import apply_lora, load_checkpoint, save_checkpoint, set_threads
 
+    check_trainer_keys(cfg, ("partition.rollouts.bootstrap",))   # a typo fails before the model loads
     trainer_cfg = to_dict(cfg.partition.rollouts.bootstrap.trainer)
-    check_trainer_keys(trainer_cfg)
     set_threads()
     model, tokenizer = load_checkpoint(cfg.paths.base_model, cfg.model.dtype)
     model = apply_lora(model, cfg.model.lora)

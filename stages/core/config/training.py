@@ -120,16 +120,18 @@ def check_trainer_keys(cfg: DictConfig, stages: tuple[str, ...] = ("sft", "grpo"
                        source: str = "params.yaml") -> None:
     """Every ``<stage>.trainer`` key is a field of the pinned TRL config it is passed to, so a typo
     fails naming the key (and the closest field) before any data or model is loaded. Not part of
-    ``validate``: importing TRL takes seconds, which only the training stages pay anyway."""
+    ``validate``: importing TRL takes seconds, which only the training stages pay anyway. A stage is
+    ``sft``, ``grpo`` or ``partition.rollouts.bootstrap`` (the rollout partition's warm-up SFT)."""
     import dataclasses
     import difflib
 
     import trl
+    from omegaconf import OmegaConf
 
     for stage in stages:
-        config_cls = {"sft": trl.SFTConfig, "grpo": trl.GRPOConfig}[stage]
+        config_cls = {"sft": trl.SFTConfig, "grpo": trl.GRPOConfig, "partition.rollouts.bootstrap": trl.SFTConfig}[stage]
         fields = {f.name for f in dataclasses.fields(config_cls)}
-        for name in cfg[stage].trainer:
+        for name in OmegaConf.select(cfg, f"{stage}.trainer"):
             if name not in fields:
                 close = difflib.get_close_matches(name, fields, n=1)
                 hint = f"; did you mean '{close[0]}'?" if close else ""
