@@ -82,7 +82,8 @@ def test_missing_path_is_a_clear_error(root, tmp_path):
 
 def test_gated_or_offline_hub_says_how_to_get_access(root):
     cfg = load_config(root / "params.yaml", ["data.source=kardiabench", "data.hf_dataset=Jhcircle/KardiaBench",
-                                             "data.revision=main", "data.token_env=HF_TOKEN"])
+                                             "data.revision=0123456789abcdef0123456789abcdef01234567",
+                                             "data.token_env=HF_TOKEN"])
     with pytest.raises(DataSourceError) as e:
         read_hub(cfg.data)
     message = str(e.value)

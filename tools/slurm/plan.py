@@ -1,7 +1,7 @@
 """The pipeline on a SLURM allocation: what tools/slurm/pipeline.sbatch runs (issue #13 part 7).
 
-    sbatch --nodes=1 tools/slurm/pipeline.sbatch -- experiment=paper_qwen2.5-7b
-    sbatch --nodes=3 tools/slurm/pipeline.sbatch -- experiment=paper_qwen2.5-7b grpo=vllm_server \\
+    sbatch --nodes=1 tools/slurm/pipeline.sbatch -- experiment=paper_qwen2.5-7b data.revision=<sha>
+    sbatch --nodes=3 tools/slurm/pipeline.sbatch -- experiment=paper_qwen2.5-7b data.revision=<sha> grpo=vllm_server \\
         sft.trainer.gradient_accumulation_steps=2 grpo.trainer.vllm_tensor_parallel_size=4
     tools/slurm/pipeline.sbatch --dry-run -- ...     # print the commands, run nothing (SLURM_* from the env)
 
