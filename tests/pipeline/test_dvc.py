@@ -62,9 +62,9 @@ def test_exp_run_runs_everything_then_repro_is_up_to_date_and_weights_skip_sft(r
     assert ran(sh(repo, "dvc", "repro")) == []
 
     second = sh(repo, "dvc", "exp", "run", *overrides, "-S", "reward.weights=[0.2,0.3,0.5]")
-    # partition reads reward (method=rollouts scores with it): it re-runs, writes the same split, and
-    # DVC then skips sft because its inputs are unchanged
-    assert ran(second) == ["partition", "grpo", "evaluate"]
+    # only grpo reads reward (the rollout partition has its own mix, partition.rollouts.reward): partition
+    # and sft are skipped, grpo and evaluate re-run
+    assert ran(second) == ["grpo", "evaluate"]
     assert load_yaml(repo / "params.yaml")["reward"]["weights"] == [0.2, 0.3, 0.5]
 
     listed = json.loads(sh(repo, "dvc", "exp", "show", "--json"))
