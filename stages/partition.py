@@ -47,6 +47,15 @@ def trace_resolution(examples: list[dict]) -> dict[str, float]:
     return {ex["dialogue_id"]: 1 - trace_rates(ex["trace"])["FAIL"] for ex in examples}
 
 
+def rollout_label(dialogue: str, rates: dict[str, float], seen: set[str], easy_min_rate: float) -> str:
+    """easy / hard by the dialogue's resolution rate; the bootstrap slice (``seen``) is easy, unscored."""
+    if dialogue in seen:
+        return "easy"
+    if dialogue not in rates:
+        return UNSCORED
+    return "easy" if rates[dialogue] >= easy_min_rate else "hard"
+
+
 def label_by_rollouts(train: list[dict], test: list[dict], cfg, splits=("train", "test")) -> Labelled:
     """The rollout rule on ``splits`` (the others come back unlabelled). With policy=bootstrap the
     warm-up is trained (or read from its cache) first; its slice's dialogues go to easy unscored."""
@@ -58,7 +67,7 @@ def label_by_rollouts(train: list[dict], test: list[dict], cfg, splits=("train",
     if ro.policy == "bootstrap":
         policy, seen, metrics = bootstrap.ensure(cfg, train)
     labelled, train_rates = {"train": train, "test": test}, {}
-    for split, examples in labelled.items():
+    for split, examples in list(labelled.items()):
         if split not in splits:
             continue
         contexts = rollouts.select_contexts([ex for ex in examples if ex["dialogue_id"] not in seen],
@@ -69,12 +78,8 @@ def label_by_rollouts(train: list[dict], test: list[dict], cfg, splits=("train",
         metrics |= {f"partition/rollouts/{split}_{k}": v for k, v in summary.items()}
         metrics[f"partition/rollouts/{split}_contexts"] = len(contexts)
         metrics[f"partition/rollouts/{split}_generated"] = float(generated)
-
-        def label(d: str) -> str:
-            if d in seen:
-                return "easy"
-            return UNSCORED if d not in rates else "easy" if rates[d] >= ro.easy_min_rate else "hard"
-        labelled[split] = [{**ex, "difficulty": label(ex["dialogue_id"])} for ex in examples]
+        labelled[split] = [{**ex, "difficulty": rollout_label(ex["dialogue_id"], rates, seen, ro.easy_min_rate)}
+                           for ex in examples]
     return labelled["train"], labelled["test"], metrics, train_rates
 
 

@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Optional
-
-from typing import Any
+from typing import Any, Optional
 
 from .checks import _check, _one_of
 from .reward import Reward
