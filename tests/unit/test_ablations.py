@@ -14,11 +14,16 @@ def test_committed_tables_load(name):
     assert table.experiments and table.metrics and table.seeds
 
 
-def test_unknown_experiment_is_named(tmp_path):
+@pytest.mark.parametrize(("rows", "named"), [
+    # an experiment row with no conf/experiment file
+    ("experiments: [paper_recipe, no_such_row]\n    metrics: [m]", "no_such_row"),
+    # model rows whose metrics hold no <model> slot to fill
+    ("experiments: [paper_recipe]\n    models: [grpo, gpt-4o]\n    metrics: [eval/grpo/emotion_acc]", "<model>"),
+])
+def test_bad_table_is_named(tmp_path, rows, named):
     path = tmp_path / "tables.yaml"
-    path.write_text("tables:\n  t:\n    experiments: [paper_recipe, no_such_row]\n    seeds: [1]\n    jobs: 1\n"
-                    "    metrics: [m]\n")
-    with pytest.raises(ExperimentConfigError, match="no_such_row"):
+    path.write_text(f"tables:\n  t:\n    {rows}\n    seeds: [1]\n    jobs: 1\n")
+    with pytest.raises(ExperimentConfigError, match=named):
         load_table("t", path)
 
 
@@ -78,14 +83,6 @@ def test_model_rows_read_each_models_metrics():
     assert set(rows) == set(table.models)
     assert "0.200 [0.150, 0.250]" in rows["gpt-4o"] and "0.400" in rows["gpt-4o"]
     assert "0.600" in rows["grpo"] and "–" in rows["psyllm"]
-
-
-def test_model_rows_need_model_templates(tmp_path):
-    path = tmp_path / "tables.yaml"
-    path.write_text("tables:\n  t:\n    experiments: [paper_recipe]\n    seeds: [1]\n    jobs: 1\n"
-                    "    models: [grpo, gpt-4o]\n    metrics: [eval/grpo/emotion_acc]\n")
-    with pytest.raises(ExperimentConfigError, match="<model>"):
-        load_table("t", path)
 
 
 def test_metrics_two_stages_write_are_kept_apart():
