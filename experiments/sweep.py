@@ -246,8 +246,9 @@ def check_trial_params(overrides: list[str], space: dict | None = None, trainer_
         except HydraException as e:  # an unknown key, bad override syntax: one message, no traceback
             raise ConfigError(f"conf/ does not compose with these overrides: {e}") from None
         params = load_config(composed)
-        for key, why in ignored_knobs(params.partition, list(space or {})).items():
-            raise ConfigError(f"space.{key}: {why}")
+        ignored = ignored_knobs(params.partition, list(space or {}))
+        if ignored:
+            raise ConfigError("; ".join(f"space.{key}: {why}" for key, why in ignored.items()))
         if trainer_keys:   # the rollout partition's warm-up is a trainer too
             p = params.partition
             warmup = p.rollouts.policy == "bootstrap" and "rollouts" in (p.method, p.reference)

@@ -99,7 +99,7 @@ class ClientSettings:
         schema): sent as ``response_format`` unless the endpoint's ``response_format`` is ``none``."""
         temperature = endpoint.temperature if temperature is None or endpoint.temperature is None else temperature
         max_tokens = endpoint.max_tokens if endpoint.max_tokens is not None else max_tokens
-        structured = schema is not None and getattr(endpoint, "response_format", "json_schema") == "json_schema"
+        structured = schema is not None and endpoint.response_format == "json_schema"
         return cls(base_url=endpoint.base_url, model=endpoint.model, api_key_env=endpoint.api_key_env,
                    concurrency=endpoint.concurrency, timeout_s=endpoint.timeout_s,
                    max_retries=endpoint.max_retries, backoff_s=endpoint.backoff_s,

@@ -153,8 +153,7 @@ def weighted_rewards(scores: dict[str, list[list[float | None]]], names: list[st
 def resolution(cfg, contexts: list[dict], entry: dict) -> tuple[dict[str, float], dict[str, float]]:
     """(resolution rate per dialogue, summary metrics) from a cache entry, under the current thresholds."""
     ro = cfg.partition.rollouts
-    reward = cfg.partition.rollouts.reward
-    rewards = weighted_rewards(entry["scores"][scorer_id(cfg)], list(reward.names), list(reward.weights))
+    rewards = weighted_rewards(entry["scores"][scorer_id(cfg)], list(ro.reward.names), list(ro.reward.weights))
     per_dialogue: dict[str, list[float]] = defaultdict(list)
     zero_std = 0
     for ex, row in zip(contexts, rewards):
