@@ -35,6 +35,7 @@ def run(cfg) -> dict[str, float]:
                     ["reward", *(f"reward/{n}" for n in names)], charts(names))
     from trl import GRPOConfig, GRPOTrainer
 
+    from stages.core.grpo_credit import credit_windows, with_credit
     from stages.core.grpo_logprobs import PlainLogprobGRPOTrainer
 
     check_trainer_keys(cfg, ("grpo",))  # a typo fails here, not after the data and model load
@@ -61,9 +62,12 @@ def run(cfg) -> dict[str, float]:
 
     def make_trainer(model, tokenizer, output_dir):
         nonlocal selector
+        cls = trainer_class
+        if cfg.grpo.credit != "sequence":
+            cls = with_credit(trainer_class, credit_windows(cfg.grpo.credit, tokenizer, names, fmt.spans))
         args = GRPOConfig(output_dir=output_dir, seed=cfg.seed, reward_weights=list(cfg.reward.weights),
                           **OmegaConf.to_container(cfg.grpo.trainer))
-        trainer = trainer_class(model=model, reward_funcs=reward_funcs, args=args, train_dataset=data,
+        trainer = cls(model=model, reward_funcs=reward_funcs, args=args, train_dataset=data,
                                 processing_class=tokenizer)
         if dev:   # loads the best step's weights into the model when training ends, before fit saves it
             selector = SelectBestCallback(cfg, tokenizer, dev, reward_funcs, names, list(cfg.reward.weights))

@@ -14,8 +14,10 @@ from tests.pipeline.conftest import TINY, compose_params
 pytestmark = pytest.mark.slow
 
 SCRIPTED = {1: 0.1, 2: 0.9, 3: 0.5}   # dev reward per step: step 2 is the best
+# grpo.credit=spans: the stage's credit wiring runs for real (the untrained policy writes no span tokens,
+# so every term is credited whole and the steps equal TRL's own; tests/unit/test_grpo_credit.py splits them)
 OVERRIDES = [*TINY, "paths.sft_model=models/base", "grpo.select_best.enabled=true",
-             "grpo.select_best.every_steps=1", "grpo.select_best.dev_examples=4"]
+             "grpo.select_best.every_steps=1", "grpo.select_best.dev_examples=4", "grpo.credit=spans"]
 
 
 @pytest.fixture(scope="module")

@@ -77,6 +77,8 @@ def test_paper_backbones_compose_and_validate(root, tmp_path, model):
     ("partition.method=shuffle", "partition.method"),
     ("partition.easy_fraction=1.0", "partition.easy_fraction"),
     ("sft.enabled=maybe", "sft.enabled"),
+    ("grpo.credit=per_token", "grpo.credit"),
+    ("grpo.credit=spans grpo.trainer.multi_objective_aggregation=normalize_then_sum", "grpo.credit"),
     pytest.param("seed=-1", "seed", marks=pytest.mark.reliability(probe="seed -1", kind="bad input",
                                                                   outcome="clear error")),
     *[pytest.param(o, k, marks=pytest.mark.reliability(probe="negative or zero max_steps", kind="bad input",
@@ -88,7 +90,7 @@ def test_paper_backbones_compose_and_validate(root, tmp_path, model):
 ])
 def test_bad_values_fail_naming_the_key(root, override, key):
     with pytest.raises(ConfigError, match=f"key '{key}'"):
-        load_config(root / "params.yaml", overrides=[override])
+        load_config(root / "params.yaml", overrides=override.split(" "))
 
 
 def test_long_corpus_and_baseline_groups_compose(root, tmp_path):

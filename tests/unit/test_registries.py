@@ -3,8 +3,8 @@
 Rewards and judge backends have one registry each, in the code (``rewards.REWARDS``,
 ``judges.BACKENDS``); config validates against it, so adding one is a function plus its config entry.
 The tests below hold that true both ways (each name config accepts has its code, each piece of code is
-reachable from config) and follow the README's "Where to add X" rows. Generation backends and partition
-methods keep a list in the config (importing their code at load would pull in torch and a stage): a test
+reachable from config) and follow the README's "Where to add X" rows. Generation backends, partition
+methods and GRPO credits keep a list in the config (importing their code at load would pull in torch and a stage): a test
 holds each list equal to its code."""
 
 from pathlib import Path
@@ -19,15 +19,17 @@ ROOT = Path(__file__).resolve().parents[2]
 
 def code_registries() -> dict[str, tuple[tuple[str, ...], object]]:
     from stages import partition
+    from stages.core import grpo_credit
     from stages.core.evaluation import backends
 
     return {
         "GENERATION_BACKENDS": (config.GENERATION_BACKENDS, backends.BACKENDS),
         "PARTITION_METHODS": (config.PARTITION_METHODS, partition.METHODS),
+        "GRPO_CREDITS": (config.GRPO_CREDITS, grpo_credit.WINDOWS),
     }
 
 
-@pytest.mark.parametrize("name", ["GENERATION_BACKENDS", "PARTITION_METHODS"])
+@pytest.mark.parametrize("name", ["GENERATION_BACKENDS", "PARTITION_METHODS", "GRPO_CREDITS"])
 def test_config_registry_matches_the_code(name):
     configured, implemented = code_registries()[name]
     assert len(set(configured)) == len(configured), f"config.{name} repeats a name"

@@ -25,6 +25,7 @@ from .run import MODEL_LOGGING, Launch, Tracking
 from .serving import ServerLifecycle, VllmSizes
 from .synthesize import SYNTH_BACKENDS, Synthesize, SynthFilters
 from .training import (
+    GRPO_CREDITS,
     GRPO_LOGPROBS,
     SFT_LOSSES,
     VLLM_MODES,
@@ -36,7 +37,7 @@ from .training import (
 )
 
 __all__ = [
-    "DEDUP_POLICIES", "DTYPES", "ENV_NAME", "EVAL_MODELS", "GENERATION_BACKENDS", "GRPO_LOGPROBS", "HISTORY_MODES",
+    "DEDUP_POLICIES", "DTYPES", "ENV_NAME", "EVAL_MODELS", "GENERATION_BACKENDS", "GRPO_CREDITS", "GRPO_LOGPROBS", "HISTORY_MODES",
     "MAX_TOKENS_FIELDS", "MODEL_LOGGING", "MODEL_SOURCES", "PARTITION_METHODS", "PARTITION_RULES",
     "REASONING_EFFORTS", "RESPONSE_FORMATS", "SFT_LOSSES", "SYNTH_BACKENDS", "UNPINNED", "VLLM_MODES",
     "ApiBaseline", "Bootstrap", "Config", "ConfigError", "Data", "Dedup", "Endpoint", "Evaluate", "Format", "Grpo",

@@ -16,6 +16,7 @@ from .serving import ServerLifecycle
 
 SFT_LOSSES = ("fused", "completion")
 GRPO_LOGPROBS = ("fused", "plain")
+GRPO_CREDITS = ("sequence", "causal", "spans")   # the keys of stages/core/grpo_credit.py WINDOWS
 VLLM_MODES = ("server", "colocate")   # TRL's GRPOConfig.vllm_mode
 
 
@@ -88,12 +89,17 @@ class Grpo(Training):
     select_best: SelectBest = field(default_factory=SelectBest)
     logprobs: str = "fused"  # fused: TRL's chunked LM head | plain: the model's own logits (grpo_logprobs.py)
     print_completions: bool = False   # TRL's rich completion tables in the log (trainer_logs.py)
+    credit: str = "sequence"   # sequence: TRL's one advantage per completion | causal, spans: per term (grpo_credit.py)
     # trainer.vllm_mode=server: the launcher's `trl vllm-serve` (where it listens, its GPUs and memory
     # are the trainer's own vllm_server_* / vllm_* fields)
     vllm_server: Optional[ServerLifecycle] = None
 
     def validate(self, where: str = "grpo", source: str = "params.yaml") -> None:
         _one_of(self.logprobs, GRPO_LOGPROBS, source, f"{where}.logprobs")
+        _one_of(self.credit, GRPO_CREDITS, source, f"{where}.credit")
+        aggregation = self.trainer.get("multi_objective_aggregation", "sum_then_normalize")
+        _check(self.credit == "sequence" or aggregation == "sum_then_normalize", source, f"{where}.credit",
+               f"credit={self.credit} splits the advantage of a sum; trainer.multi_objective_aggregation={aggregation!r}")
         super().validate(where, source)
         if self.trainer.get("use_vllm", False):
             mode = self.trainer.get("vllm_mode", "colocate")
