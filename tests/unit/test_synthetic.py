@@ -278,7 +278,7 @@ def longest_fill(template: str, bound: dict | None = None) -> tuple[str, dict]:
 def test_table_lengths_keep_every_turn_within_budget():
     """Worst cases, so the budget holds for any seed, not just the ones sampled above.
 
-    Shortest understanding: "<A occ> says <gist>; they say "<paraphrase>"." = 3 + 1 + 9 + 9 = 22;
+    Understanding (one form): "The user says <gist>; they say "<paraphrase>"." = 3 + 9 + 9 = 21 <= 22;
     barest reasoning "They <appraisal> and need <need>." = 1 + 8 + 3 + 6 = 18; barest response
     "<validation(gist)> <shortest fact line>" = 7 + 9 + 12 = 28; with the emotion word: 69 <= 70.
     User turn: situation 20 + longest explicit/paraphrase sentence 10 = 30.
