@@ -68,7 +68,7 @@ def run(cfg) -> dict[str, float]:
         args = GRPOConfig(output_dir=output_dir, seed=cfg.seed, reward_weights=list(cfg.reward.weights),
                           **OmegaConf.to_container(cfg.grpo.trainer))
         trainer = cls(model=model, reward_funcs=reward_funcs, args=args, train_dataset=data,
-                                processing_class=tokenizer)
+                      processing_class=tokenizer)
         if dev:   # loads the best step's weights into the model when training ends, before fit saves it
             selector = SelectBestCallback(cfg, tokenizer, dev, reward_funcs, names, list(cfg.reward.weights))
             trainer.add_callback(selector)
