@@ -141,8 +141,8 @@ def fit_turn(understandings: list[str], reasonings: list[str], responses: list[s
     """The richest (understanding, reasoning, response) within the span caps and the turn budget.
 
     Each list runs from richest to barest. Preference: keep an opener in the response (the
-    barest response, validation + persona fact only, comes last), then the reasoning with its
-    MBTI trait, then the fullest understanding, then the reply's closing question.
+    barest response, validation + persona fact only, comes last), then the fuller reasoning,
+    then the fullest understanding, then the reply's closing question.
     """
     caps = (MAX_SPAN_WORDS["understanding"], MAX_SPAN_WORDS["reasoning"], MAX_SPAN_WORDS["response"])
     nu, nr, ns = ([words(x) for x in xs] for xs in (understandings, reasonings, responses))
