@@ -33,9 +33,11 @@ from experiments.dvcexp import (
     shared_mlflow_store,
     tool_env,
 )
+from experiments.regression.spread import pooled_sd
 
 TABLES = ROOT / "experiments" / "tables.yaml"
 MODEL = "<model>"   # in a metric key of a table with models: replaced by each row's model
+BEYOND = 2.0        # [ours] a row's difference is beyond the seed spread above this many seed sds (issue #12)
 
 
 @dataclass
@@ -137,9 +139,8 @@ def cell(runs: dict[int, dict[str, float]], metric: str) -> str:
     return fmt(values, interval)
 
 
-def render(table: Table, exps) -> str:
-    """Markdown: one row per experiment (or per experiment and model), mean ± std over the seeds that
-    ran (n shown); a single seed shows the value and its interval."""
+def collect(table: Table, exps) -> dict[str, dict[int, dict[str, float]]]:
+    """experiment -> seed -> metrics of the table's runs in ``dvc exp show``."""
     pattern = re.compile(rf"^{re.escape(table.name)}-(?P<exp>.+)-s(?P<seed>\d+)$")
     found: dict[str, dict[int, dict[str, float]]] = {}
     for e in exps:
@@ -147,6 +148,14 @@ def render(table: Table, exps) -> str:
         if m and m["exp"] in table.experiments and int(m["seed"]) in table.seeds:
             # `dvc exp show` lists newest first (HEAD before older baselines): keep the first of a name
             found.setdefault(m["exp"], {}).setdefault(int(m["seed"]), e.metrics)
+    return found
+
+
+def render(table: Table, exps) -> str:
+    """Markdown: one row per experiment (or per experiment and model), mean ± std over the seeds that
+    ran (n shown); a single seed shows the value and its interval. Then each row's paired difference
+    from the first (``differences``), where there is one to show."""
+    found = collect(table, exps)
     model_col = "model | " if table.models else ""
     lines = [f"| experiment | {model_col}n | {' | '.join(table.metrics)} |",
              "|---|" + ("---|" if table.models else "") + "---:|" + "---:|" * len(table.metrics)]
@@ -156,8 +165,37 @@ def render(table: Table, exps) -> str:
             metrics = [m.replace(MODEL, model) if model else m for m in table.metrics]
             cells = [cell(runs, m) for m in metrics]
             lines.append(f"| {exp} | {model + ' | ' if model else ''}{len(runs)} | {' | '.join(cells)} |")
-    return "\n".join(lines) + (f"\n\nmean ± sample std over seeds {table.seeds}; n = seeds found; one seed: "
-                               "value [95 % bootstrap interval of the run].\n")
+    out = "\n".join(lines) + (f"\n\nmean ± sample std over seeds {table.seeds}; n = seeds found; one seed: "
+                              "value [95 % bootstrap interval of the run].\n")
+    return out + differences(table, found)
+
+
+def differences(table: Table, found: dict[str, dict[int, dict[str, float]]]) -> str:
+    """Each row minus the first row at the same seed (the seeds both ran), mean ± sd over seeds, and
+    ``*`` where |mean| > BEYOND × the metric's seed sd pooled over every row: a difference beyond the
+    seed spread (issue #12's bar for a reward term that matters). Empty for model tables and for
+    tables without two rows that share two seeds."""
+    base = table.experiments[0]
+    paired = {exp: {m: [runs[s][m] - found[base][s][m] for s in sorted(runs) if s in found.get(base, {})
+                        and m in runs[s] and m in found[base][s]] for m in table.metrics}
+              for exp, runs in found.items() if exp != base}
+    if table.models or not any(len(d) >= 2 for diffs in paired.values() for d in diffs.values()):
+        return ""
+    sds = [pooled_sd([[float(r[m]) for r in found[e].values() if m in r] for e in table.experiments if e in found])
+           for m in table.metrics]
+    lines = [(f"\nDifference from {base}, paired by seed: mean ± sd over the seeds both ran; * beyond the "
+              f"seed spread (|mean| > {BEYOND:g} × the seed sd pooled over every row, last line).\n"),
+             f"| experiment | n | {' | '.join(table.metrics)} |", "|---|---:|" + "---:|" * len(table.metrics)]
+    for exp in table.experiments[1:]:
+        diffs = paired.get(exp, {})
+        cells = []
+        for m, sd in zip(table.metrics, sds):
+            d = diffs.get(m, [])
+            mark = " *" if len(d) >= 2 and abs(statistics.mean(d)) > BEYOND * sd else ""
+            cells.append(f"{statistics.mean(d):+.3f} ± {statistics.stdev(d):.3f}{mark}" if len(d) >= 2 else "–")
+        lines.append(f"| {exp} | {max(map(len, diffs.values()), default=0)} | {' | '.join(cells)} |")
+    lines.append(f"| seed sd (pooled) | | {' | '.join(f'{sd:.3f}' for sd in sds)} |")
+    return "\n".join(lines) + "\n"
 
 
 def main(argv: list[str] | None = None) -> int:

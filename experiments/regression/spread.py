@@ -42,16 +42,23 @@ def record(table, rows: list[str], exps, metrics: dict[str, list[str]]) -> dict:
     dof = sum(len(runs) - 1 for runs in found.values())
     for stage, keys in metrics.items():
         for key in keys:
-            squares = 0.0
             for row, runs in found.items():
                 got = [float(r[stage][key]) for r in runs.values() if key in r.get(stage, {})]
                 if len(got) != len(runs):
                     raise ExperimentConfigError(f"{table.name}/{row}: {stage}/{key} missing in some seeds' metrics")
                 values.setdefault(stage, {}).setdefault(key, {})[row] = got
-                squares += sum((v - statistics.mean(got)) ** 2 for v in got)
-            sd.setdefault(stage, {})[key] = math.sqrt(squares / dof)
+            sd.setdefault(stage, {})[key] = pooled_sd(list(values[stage][key].values()))
     return {"source": table.name, "rows": rows, "seeds": sorted({s for runs in found.values() for s in runs}),
             "dof": dof, "values": values, "sd": sd}
+
+
+def pooled_sd(groups: list[list[float]]) -> float:
+    """The seed sd pooled over groups (rows): sqrt(Σ squared deviations from each group's own mean /
+    Σ (n - 1)); groups of one value add nothing. NaN when no group has two values."""
+    dof = sum(len(g) - 1 for g in groups if g)
+    if dof == 0:
+        return math.nan
+    return math.sqrt(sum((v - statistics.mean(g)) ** 2 for g in groups if g for v in g) / dof)
 
 
 def sd_of(spread: dict | None, stage: str, metric: str, source: Path) -> float:

@@ -138,3 +138,28 @@ def test_every_table_plans_with_dry_run_and_runs_nothing(name, monkeypatch, caps
         assert len(set(kept)) == len(kept) and None in kept
         assert all(cfg.data.min_exchanges > 10 for cfg in configs.values())
         assert len({(cfg.data.n_dialogues, cfg.model.max_length) for cfg in configs.values()}) == 1
+
+
+def test_differences_are_paired_by_seed_and_marked_beyond_the_spread():
+    """Each row minus the first at the same seed; * only where the mean difference exceeds twice the
+    seed sd pooled over the rows (here 0.05: every row's seeds are base ± 0.05)."""
+    table = load_table("reward_components")
+    metric = table.metrics[0]
+    base = {42: 0.80, 43: 0.70, 44: 0.75}   # the seeds differ by far more than the rows do
+    rows = {"paper_recipe": 0.0, "no_format": -0.30, "no_emotion": -0.02}
+    exps = [Exp(f"reward_components-{row}-s{s}", "r", {}, {metric: v + shift})
+            for row, shift in rows.items() for s, v in base.items()]
+    lines = render(table, exps).splitlines()
+    start = next(i for i, line in enumerate(lines) if line.startswith("Difference from paper_recipe"))
+    diffs = {line.split(" | ")[0][2:]: line for line in lines[start + 3:]}
+    assert diffs["no_format"].startswith("| no_format | 3 | -0.300 ± 0.000 * |")
+    assert diffs["no_emotion"].startswith("| no_emotion | 3 | -0.020 ± 0.000 |")   # inside 2 × 0.05
+    assert diffs["no_rubric"].startswith("| no_rubric | 0 | – |")
+    assert diffs["seed sd (pooled)"].startswith("| seed sd (pooled) | | 0.050 |")
+
+
+def test_no_differences_without_two_paired_seeds():
+    table = load_table("reward_components")
+    metric = table.metrics[0]
+    exps = [Exp(f"reward_components-{row}-s42", "r", {}, {metric: 0.5}) for row in ("paper_recipe", "no_format")]
+    assert "Difference from" not in render(table, exps)
