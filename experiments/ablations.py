@@ -7,7 +7,7 @@
 Tables live in experiments/tables.yaml: rows are conf/experiment files, each run once per seed as the
 DVC experiment <table>-<row>-s<seed> (`dvc exp run --queue -S experiment=<row> -S seed=<seed>`),
 then `dvc queue start -j N`. Every queue worker logs to one MLflow store, created here before the
-workers start, at an absolute URI. Rows already run are not queued again (--rerun to force). Cells
+workers start, at an absolute URI. Rows already run, queued or running are not queued again (failed ones are; --rerun forces all). Cells
 are mean ± sample std over the seeds found in `dvc exp show --json`.
 """
 
@@ -145,7 +145,7 @@ def collect(table: Table, exps) -> dict[str, dict[int, dict[str, float]]]:
     found: dict[str, dict[int, dict[str, float]]] = {}
     for e in exps:
         m = pattern.match(e.name or "")
-        if m and m["exp"] in table.experiments and int(m["seed"]) in table.seeds:
+        if m and e.finished and m["exp"] in table.experiments and int(m["seed"]) in table.seeds:
             # `dvc exp show` lists newest first (HEAD before older baselines): keep the first of a name
             found.setdefault(m["exp"], {}).setdefault(int(m["seed"]), e.metrics)
     return found
@@ -229,7 +229,9 @@ def main(argv: list[str] | None = None) -> int:
         return 2
 
     if not args.render_only:
-        existing = set() if args.rerun or args.dry_run else {e.name for e in exp_show(root) if e.name}
+        # queued, running or done: not queued again; failed: queued again
+        existing = set() if args.rerun or args.dry_run else {e.name for e in exp_show(root)
+                                                             if e.name and e.state != "failed"}
         commands = queue_commands(table, existing)
         if args.dry_run:
             for c in commands:

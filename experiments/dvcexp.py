@@ -98,6 +98,13 @@ class Exp:
     params: dict
     metrics: dict[str, float]
     by_file: dict[str, dict] = field(default_factory=dict)
+    # The queue's executor state (queued, running, success, failed); None for an experiment run
+    # outside the queue. A queued, running or failed one's commit holds its baseline's metrics, not its own.
+    state: str | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.state in (None, "success")
 
 
 HEADLINE_STEM = "headline"   # metrics/headline.json: a copy of a few of evaluate.json's values
@@ -113,12 +120,12 @@ def _merged(by_file: dict[str, dict]) -> dict[str, float]:
     return headline | {k: v for values in stages.values() for k, v in values.items() if keys[k] == 1} | qualified
 
 
-def _exp(entry: dict) -> Exp:
+def _exp(entry: dict, state: str | None = None) -> Exp:
     data = entry.get("data") or {}
     params = ((data.get("params") or {}).get("params.yaml") or {}).get("data") or {}
     by_file = {path: file.get("data") or {} for path, file in (data.get("metrics") or {}).items()}
     return Exp(name=entry.get("name") or data.get("name"), rev=entry.get("rev") or data.get("rev", ""),
-               params=params, metrics=_merged(by_file), by_file=by_file)
+               params=params, metrics=_merged(by_file), by_file=by_file, state=state)
 
 
 # The stages' full metrics files: dvc.yaml declares them outputs (cache: false, so git keeps them in
@@ -159,12 +166,13 @@ def with_detail(root: Path, exps: list[Exp]) -> list[Exp]:
 
 def exp_show(root: Path, all_commits: bool = True) -> list[Exp]:
     """Every experiment DVC knows in ``root`` (of all baselines and branches, or of HEAD's only),
-    workspace excluded, with every stage's metrics file (``with_detail``)."""
+    workspace excluded, with every stage's metrics file (``with_detail``) and its queue state."""
     args = ["exp", "show", "--json", *(["--all-commits"] if all_commits else [])]
     out = json.loads(dvc(args, cwd=root).stdout or "[]")
     exps = []
     for baseline in out:
         for group in baseline.get("experiments") or []:
+            state = (group.get("executor") or {}).get("state")
             for rev in group.get("revs") or []:
-                exps.append(_exp(rev))
+                exps.append(_exp(rev, state))
     return with_detail(root, exps)

@@ -23,7 +23,7 @@ def row_runs(table, row: str, exps) -> dict[int, dict[str, dict]]:
     runs = {}
     for seed in table.seeds:
         # `dvc exp show` lists newest first (HEAD before older baselines): keep the first of a name
-        exp = next((e for e in exps if e.name == table.exp_name(row, seed)), None)
+        exp = next((e for e in exps if e.name == table.exp_name(row, seed) and e.finished), None)
         if exp is not None:
             runs[seed] = {Path(path).stem: values for path, values in exp.by_file.items()}
     return runs

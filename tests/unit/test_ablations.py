@@ -163,3 +163,18 @@ def test_no_differences_without_two_paired_seeds():
     metric = table.metrics[0]
     exps = [Exp(f"reward_components-{row}-s42", "r", {}, {metric: 0.5}) for row in ("paper_recipe", "no_format")]
     assert "Difference from" not in render(table, exps)
+
+
+def test_queued_running_and_failed_experiments_are_not_results():
+    """`dvc exp show` lists a queued, running or failed experiment under its name with its baseline's
+    metrics (its commit holds them): a table or a seed spread that read them would count the baseline
+    as that row's result."""
+    table = load_table("output_format")
+    metric = table.metrics[0]
+    exps = [Exp(f"output_format-paper_recipe-s{s}", "r", {}, {metric: 0.9}, state=state)
+            for s, state in ((42, "success"), (43, "queued"), (44, "failed"))]
+    exps += [Exp("output_format-response_only-s42", "r", {}, {metric: 0.9}, state="running"),
+             Exp("output_format-response_only-s43", "r", {}, {metric: 0.5})]   # run outside the queue
+    lines = render(table, exps).splitlines()
+    assert lines[2].startswith("| paper_recipe | 1 | 0.900 |")
+    assert lines[3].startswith("| response_only | 1 | 0.500 |")

@@ -35,3 +35,16 @@ def test_stage_files_come_from_each_commit_and_headline_keys_stay_unqualified(tm
     assert second.metrics["evaluate:eval/grpo/emotion_acc"] == 0.5 == second.metrics["headline:eval/grpo/emotion_acc"]
     assert "train/steps" not in second.metrics and second.metrics["grpo:train/steps"] == 4
     assert "metrics/prepare.json" not in second.by_file and missing.by_file == {}
+
+
+def test_exp_show_keeps_the_queue_state(monkeypatch, tmp_path):
+    from experiments import dvcexp
+
+    out = [{"rev": "workspace", "experiments": None},
+           {"rev": "b" * 40, "experiments": [
+               {"executor": {"state": "queued"}, "revs": [{"rev": "1" * 40, "name": "q", "data": {}}]},
+               {"executor": None, "revs": [{"rev": "2" * 40, "name": "done", "data": {}}]}]}]
+    monkeypatch.setattr(dvcexp, "dvc", lambda args, cwd: subprocess.CompletedProcess(args, 0, json.dumps(out), ""))
+    monkeypatch.setattr(dvcexp, "with_detail", lambda root, exps: exps)
+    queued, done = dvcexp.exp_show(tmp_path)
+    assert (queued.state, queued.finished) == ("queued", False) and (done.state, done.finished) == (None, True)

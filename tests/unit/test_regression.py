@@ -143,6 +143,7 @@ def test_record_pools_the_seed_sd_over_rows():
     values = {"a": (0.5, 0.6, 0.7), "b": (1.0, 1.2, 1.4)}   # row sds 0.1 and 0.2, different means
     exps = [Exp(f"t-{row}-s{s}", "r", {}, {}, {"metrics/evaluate.json": {"m": v}})
             for row, vs in values.items() for s, v in zip(table.seeds, vs)]
+    exps.insert(0, Exp("t-a-s43", "q", {}, {}, {"metrics/evaluate.json": {"m": 7.0}}, state="queued"))  # not run: ignored
     exps.append(Exp("t-a-s42", "old", {}, {}, {"metrics/evaluate.json": {"m": 9.0}}))  # older: ignored
     one = record(table, ["a"], exps, {"evaluate": ["m"]})
     assert one["seeds"] == [42, 43, 44] and one["values"]["evaluate"]["m"] == {"a": [0.5, 0.6, 0.7]}
@@ -150,4 +151,4 @@ def test_record_pools_the_seed_sd_over_rows():
     both = record(table, ["a", "b"], exps, {"evaluate": ["m"]})
     assert both["sd"]["evaluate"]["m"] == pytest.approx(((0.1**2 + 0.2**2) / 2) ** 0.5) and both["dof"] == 4
     with pytest.raises(ExperimentConfigError, match="1 of seeds"):
-        record(table, ["a"], exps[:1], {"evaluate": ["m"]})
+        record(table, ["a"], exps[:2], {"evaluate": ["m"]})
