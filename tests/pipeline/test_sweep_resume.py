@@ -52,6 +52,19 @@ def trial_params(db: Path, number: int) -> dict[str, float]:
 @pytest.mark.reliability(probe="Optuna sweep killed mid-trial (kill -9 of its process group)", kind="fault",
                          outcome="survived", lost="the trial in flight: its partial DVC experiment discarded, "
                                               "re-run with the same parameters")
+def group_gone(pgid: int, timeout_s: float = 60) -> None:
+    """Wait until every process of the killed group is reaped: the sweep's `dvc exp run` child is
+    reparented to init, and until init reaps it DVC's lock check takes its PID for a live holder."""
+    deadline = time.monotonic() + timeout_s
+    while time.monotonic() < deadline:
+        try:
+            os.killpg(pgid, 0)
+        except ProcessLookupError:
+            return
+        time.sleep(0.1)
+    raise AssertionError(f"process group {pgid} still has processes {timeout_s:.0f} s after SIGKILL")
+
+
 def test_a_sweep_killed_mid_trial_discards_the_partial_experiment_and_resumes(repo, tmp_path):
     sweep = tmp_path / "sweep.yaml"
     sweep.write_text(yaml.safe_dump({
@@ -69,6 +82,7 @@ def test_a_sweep_killed_mid_trial_discards_the_partial_experiment_and_resumes(re
         time.sleep(0.2)
     os.killpg(proc.pid, signal.SIGKILL)
     proc.wait()
+    group_gone(proc.pid)
     (tmp_path / "hold").unlink()
     assert trial_states(repo / "optuna.db") == [(0, "RUNNING")]
     half_run = run(repo, "git", "status", "--porcelain").stdout

@@ -80,8 +80,9 @@ def test_a_server_that_refuses_response_format_is_asked_once_then_never_again(ca
         second = judge.score_many(ITEMS[2:])
     assert all(j is not None for j in first + second)
     refused = [r for r in server.requests if "response_format" in r]
-    # concurrency 2: both first requests may carry it before the first refusal lands; never after
-    assert 1 <= len(refused) <= 2 and all("response_format" in r for r in server.requests[:len(refused)])
+    # concurrency 2: both first requests may carry it before the first refusal lands, none started
+    # after; the server may log the first one's retry before the second (so no order is asserted)
+    assert 1 <= len(refused) <= 2
     assert len(server.requests) == len(ITEMS) + len(refused)
     assert judge.usage.failures == {} and judge.usage.retries == 0
     warnings = [r for r in caplog.records if "refused response_format" in r.getMessage()]
