@@ -7,8 +7,9 @@
 Tables live in experiments/tables.yaml: rows are conf/experiment files, each run once per seed as the
 DVC experiment <table>-<row>-s<seed> (`dvc exp run --queue -S experiment=<row> -S seed=<seed>`),
 then `dvc queue start -j N`. Every queue worker logs to one MLflow store, created here before the
-workers start, at an absolute URI. Rows already run, queued or running are not queued again (failed ones are; --rerun forces all). Cells
-are mean ± sample std over the seeds found in `dvc exp show --json`.
+workers start, at an absolute URI. Rows already run, queued or running are not queued again (failed
+ones are; --rerun forces all). Cells are mean ± sample std over the seeds found in `dvc exp show
+--json`, then each row's difference from the first, paired by seed.
 """
 
 from __future__ import annotations
