@@ -90,7 +90,7 @@ def test_bad_tolerance_file_names_the_key(metrics, tmp_path, capsys):
 
 
 def test_command_line_exit_status(root, metrics):
-    edit(metrics, "evaluate", "eval/sft/emotion_acc", lambda v: v - 0.25)   # beyond any tolerance the seed spread gives it (0.10)
+    edit(metrics, "evaluate", "eval/sft/emotion_acc", lambda v: v - 0.25)   # beyond the tolerance the seed spread gives it (0.142)
     proc = subprocess.run([sys.executable, "-m", "experiments.regression", "--metrics-dir", str(metrics)],
                           cwd=root, capture_output=True, text=True, check=False)
     assert proc.returncode == 1 and "eval/sft/emotion_acc" in proc.stderr
