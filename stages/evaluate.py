@@ -13,6 +13,7 @@ import random
 from pathlib import Path
 
 from stages.core.charts import confusion_png
+from stages.core.config.evaluate import sampled_rows
 from stages.core.evaluation.backends import BACKENDS, generate_api, preflight_api
 from stages.core.evaluation.emotion import confusion_records
 from stages.core.evaluation.headline import HEADLINE_FILE, headline
@@ -48,22 +49,33 @@ def sample(examples: list[dict], n: int | None, seed: int) -> list[dict]:
 
 
 def generate_all(cfg, prompts: list[list[dict]]) -> dict[str, list[str]]:
-    """Completions of every evaluated model: our checkpoints on ``evaluate.backend``, then the baselines."""
-    ev = cfg.evaluate
-    outputs = {name: BACKENDS[ev.backend](checkpoint(cfg, name), cfg.model.dtype, prompts, ev, cfg.seed,
-                                          f"evaluate {name}") for name in ev.models}
+    """Completions of every evaluated model: our checkpoints on ``evaluate.backend``, then the baselines,
+    then ``evaluate.sampled.samples`` sampled replies per prompt (in a row, prompt by prompt) of each model
+    in both ``evaluate.models`` and ``evaluate.sampled.models``."""
+    ev, sampled = cfg.evaluate, cfg.evaluate.sampled
+    generate = BACKENDS[ev.backend]
+    outputs = {name: generate(checkpoint(cfg, name), cfg.model.dtype, prompts, ev, cfg.seed, f"evaluate {name}")
+               for name in ev.models}
     for baseline in ev.api_baselines:
         outputs[baseline.name] = generate_api(baseline, prompts, ev, cfg.seed)
+    repeated = [p for p in prompts for _ in range(sampled.samples)]
+    for row, name in sampled_rows(ev).items():
+        outputs[row] = generate(checkpoint(cfg, name), cfg.model.dtype, repeated, ev, cfg.seed, f"evaluate {row}",
+                                temperature=sampled.temperature)
     return outputs
 
 
 def comparisons(ev) -> list[tuple[str, str]]:
-    """(a, b) pairs reported as b - a: base -> sft -> grpo (what each training stage added), and our
-    last model against each baseline."""
+    """(a, b) pairs reported as b - a: base -> sft -> grpo (what each training stage added), our last
+    model against each baseline, and the same training steps between the sampled rows."""
     pairs = list(itertools.pairwise(ev.models))
     if ev.models:
         pairs += [(b.name, ev.models[-1]) for b in ev.api_baselines]
-    return pairs
+    return pairs + list(itertools.pairwise(sampled_rows(ev)))
+
+
+def replies_per_example(ev, name: str) -> int:
+    return ev.sampled.samples if name in sampled_rows(ev) else 1
 
 
 def run(cfg) -> dict[str, float]:
@@ -79,8 +91,15 @@ def run(cfg) -> dict[str, float]:
     examples = sample(read_jsonl(partitioned / "test.jsonl"), ev.max_examples, cfg.seed)
     log_dataset(partitioned / "test.jsonl", "test", "evaluation")
     outputs = generate_all(cfg, [ex["prompt"] for ex in examples])
-    rows = {name: score_examples(fmt, judge, examples, outs, cfg.reward) for name, outs in outputs.items()}
+    rows = {}
+    for name, outs in outputs.items():
+        k = replies_per_example(ev, name)
+        rows[name] = score_examples(fmt, judge, [ex for ex in examples for _ in range(k)], outs, cfg.reward)
+        if k > 1:
+            for i, r in enumerate(rows[name]):
+                r["sample"] = i % k
     models, pairs = list(rows), comparisons(ev)
+    single = [m for m in models if m not in sampled_rows(ev)]   # one reply per example: charts, card
 
     metrics: dict[str, float] = {}
     for subset, keep in SUBSETS.items():
@@ -88,8 +107,7 @@ def run(cfg) -> dict[str, float]:
             for key, value in aggregate([r for r in rows[name] if keep(r)], cfg.seed).items():
                 metrics[f"{subset}/{name}/{key}"] = value
         for a, b in pairs:
-            chosen = [i for i, r in enumerate(rows[a]) if keep(r)]
-            diff = compare([rows[a][i] for i in chosen], [rows[b][i] for i in chosen], cfg.seed)
+            diff = compare([r for r in rows[a] if keep(r)], [r for r in rows[b] if keep(r)], cfg.seed)
             metrics.update({f"{subset}/{b}_vs_{a}/{k}": v for k, v in diff.items()})
     references = label_baselines(read_jsonl(partitioned / "easy.jsonl") + read_jsonl(partitioned / "hard.jsonl"),
                                  examples, cfg.seed)
@@ -106,6 +124,8 @@ def run(cfg) -> dict[str, float]:
     settings = {"backend": ev.backend, "eval_judge": judge_settings(cfg.eval_judge),
                 "training_judge": judge_settings(cfg.judge), "max_new_tokens": ev.max_new_tokens,
                 "do_sample": ev.do_sample, "batch_size": ev.batch_size, "examples": len(examples),
+                "sampled": {"rows": list(sampled_rows(ev)), "samples": ev.sampled.samples,
+                            "temperature": ev.sampled.temperature},
                 "seed": cfg.seed, "system_prompt": cfg.format.system_prompt,
                 "api_baselines": [{"name": b.name, "model": b.model, "base_url": b.base_url}
                                   for b in ev.api_baselines]}
@@ -118,12 +138,12 @@ def run(cfg) -> dict[str, float]:
             settings, cfg.data.get("hf_dataset") or f"kardia-{cfg.data.source}"))
     write_text(reports / "paper_vs_ours.md", render(load_paper(Path(cfg.paths.paper_numbers)), [
         {"name": "this run", "metrics": metrics}], "eval", judge_settings(cfg.eval_judge), cfg.data.source, cfg.model.name))
-    for name in models:
+    for name in single:
         records = confusion_records([r["emotion_gold"] for r in rows[name]], [r["emotion_pred"] for r in rows[name]])
         write_json(plots / f"confusion_{name}.json", records)   # the data, for DVC's confusion template online
         confusion_png(records, plots / f"confusion_{name}.png", f"{name}: emotion, actual vs predicted "
                       f"({len(records)} held-out examples)")
-    radar_png({m: {a: metrics[f"eval/{m}/{a}"] for a in RADAR_AXES if f"eval/{m}/{a}" in metrics} for m in models},
+    radar_png({m: {a: metrics[f"eval/{m}/{a}"] for a in RADAR_AXES if f"eval/{m}/{a}" in metrics} for m in single},
               plots / "radar.png", f"{len(examples)} held-out examples, judge: {judge_settings(cfg.eval_judge)}")
     log_artifact(reports, "reports")
     log_artifact(plots, "plots")

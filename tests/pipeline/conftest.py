@@ -14,7 +14,7 @@ TINY = [
     "data.n_dialogues=160", "data.n_personas=40", "data.test_fraction=0.2",
     "sft.trainer.num_train_epochs=1", "sft.trainer.max_steps=12", "sft.trainer.warmup_steps=2", "sft.trainer.logging_steps=2",
     "grpo.trainer.max_steps=3", "grpo.trainer.per_device_train_batch_size=16", "grpo.trainer.logging_steps=1", "grpo.trainer.max_completion_length=48",
-    "evaluate.max_examples=16", "evaluate.max_new_tokens=48",
+    "evaluate.max_examples=16", "evaluate.max_new_tokens=48", "evaluate.sampled.samples=2",
 ]
 PROJECT_FILES = ["conf", "stages", "experiments", "tools", "dvc.yaml", "pyproject.toml", ".dvc/config", ".dvcignore", ".gitignore"]
 

@@ -116,6 +116,26 @@ def test_metrics_finite_and_in_range(pipeline):
     assert p["partition/easy_examples"] > 0 and p["partition/hard_examples"] > 0
 
 
+def test_sampled_rows_score_every_reply_and_average_them_per_example(pipeline):
+    """evaluate.sampled (TINY: 2 replies per example at GRPO's temperature): rows <model>_sampled beside
+    the greedy ones, their replies in the predictions, per-example means in the metrics, paired."""
+    work, metrics = pipeline
+    ev = metrics["evaluate"]
+    predictions = [json.loads(line) for line in (work / "reports/predictions.jsonl").open()]
+    for model in ("sft", "grpo"):
+        greedy = [r for r in predictions if r["model"] == model]
+        sampled = [r for r in predictions if r["model"] == f"{model}_sampled"]
+        assert [r["id"] for r in sampled] == [r["id"] for r in greedy for _ in range(2)]
+        assert [r["sample"] for r in sampled] == [0, 1] * len(greedy)
+        assert ev[f"eval/{model}_sampled/n"] == len(greedy) == 16
+        assert ev[f"eval/{model}_sampled/emotion_acc"] == pytest.approx(
+            sum(r["emotion_ok"] for r in sampled) / len(sampled))   # equal replies per example
+        assert len({r["output"] for r in sampled}) > len(greedy)   # sampled, not greedy twice
+    d = "eval/grpo_sampled_vs_sft_sampled/reward"
+    assert ev[f"{d}_delta_low"] <= ev[f"{d}_delta"] <= ev[f"{d}_delta_high"] and 0 <= ev[f"{d}_p"] <= 1
+    assert "| grpo_sampled |" in (work / "reports/eval.md").read_text()
+
+
 def test_every_stage_is_an_mlflow_run_with_tags_params_and_metrics(pipeline):
     import mlflow
 

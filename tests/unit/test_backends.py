@@ -206,7 +206,7 @@ def test_vllm_evaluates_one_model_at_a_time_and_frees_it(root, tmp_path, monkeyp
             events.append(("build", model, kwargs["tensor_parallel_size"], kwargs["max_model_len"]))
 
         def chat(self, prompts, params, use_tqdm):
-            events.append(("chat", self.model))
+            events.append(("chat", self.model, params["temperature"]))
             return [SimpleNamespace(outputs=[SimpleNamespace(text=f"{self.model}:{i}")]) for i in range(len(prompts))]
 
         def shutdown(self):
@@ -226,9 +226,12 @@ def test_vllm_evaluates_one_model_at_a_time_and_frees_it(root, tmp_path, monkeyp
     cfg = load_config(params)
     outputs = evaluate.generate_all(cfg, [[{"role": "user", "content": "hi"}]] * 2)
     assert outputs["sft"] == ["models/sft:0", "models/sft:1"]
+    assert len(outputs["grpo_sampled"]) == 2 * cfg.evaluate.sampled.samples   # evaluate.sampled: its own engine
     expected = []
-    for model in ("models/base", "models/sft", "models/grpo"):
-        expected += [("build", model, 2, 4096), ("chat", model), ("shutdown", model), ("gc", []), ("empty_cache",)]
+    for model, temperature in (("base", 0.0), ("sft", 0.0), ("grpo", 0.0), ("sft", 1.0), ("grpo", 1.0)):
+        model = f"models/{model}"
+        expected += [("build", model, 2, 4096), ("chat", model, temperature), ("shutdown", model), ("gc", []),
+                     ("empty_cache",)]
     assert events == expected   # ("gc", []): no engine left alive when the cache is emptied
 
 

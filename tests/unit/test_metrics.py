@@ -136,3 +136,40 @@ def test_a_registered_reward_reaches_the_evaluation_reward_and_the_judge_is_aske
     rubric = rewards.rubric_value({d: 4 for d in DIMENSIONS})
     assert [r["reward"] for r in rows] == pytest.approx([0.5 + 0.5 * rubric, 0.5 * rubric])
     assert len(judge.items) == 2    # judged once for the rubric scores; the reward's rubric term replays them
+
+
+def replies(rows_per_example: list[list[dict]]) -> list[dict]:
+    """A sampled row's layout: each example's replies in a row, numbered by ``sample``."""
+    return [{**r, "id": i, "sample": j} for i, group in enumerate(rows_per_example) for j, r in enumerate(group)]
+
+
+def test_several_replies_per_example_are_averaged_per_example():
+    rows = replies([[row(True, True, 5), row(True, False, 3)], [row(False, False, None), row(True, True, None)]])
+    agg = aggregate(rows, seed=0)
+    assert agg["n"] == 2                                   # examples, not replies
+    assert agg["judge_coverage"] == 0.5                    # share of replies scored
+    assert agg["emotion_acc"] == 0.5 and agg["format_compliance"] == 0.75
+    assert agg["empathy"] == 4.0                           # example 0's mean; example 1 has no score
+
+
+def test_identical_replies_score_like_one_reply():
+    """k copies of each greedy reply: every per-example mean and the corpus metrics that do not count
+    repeats (macro-F1, BLEU) equal the one-reply values, intervals included (examples are resampled)."""
+    one = [{**row(True, i % 3 == 0, 1 + i % 5, response=f"words {i % 7} here"), "id": i} for i in range(40)]
+    four = replies([[r] * 4 for r in one])
+    agg1, agg4 = aggregate(one, seed=0), aggregate(four, seed=0)
+    for key in ("emotion_acc", "empathy", "format_compliance", "emotion_macro_f1", "bleu"):
+        for suffix in ("", "_low", "_high"):
+            assert agg4[key + suffix] == pytest.approx(agg1[key + suffix]), key + suffix
+
+
+def test_comparing_sampled_rows_is_paired_by_example_with_the_bootstrap():
+    a = replies([[row(False, False, 2), row(True, False, 2)] for _ in range(30)])
+    b = replies([[row(True, True, 4), row(True, False, 4)] for _ in range(30)])
+    diff = compare(a, b, seed=0)
+    assert diff["emotion_acc_delta"] == 0.5 and diff["format_compliance_delta"] == 0.5
+    assert diff["emotion_acc_p"] < 0.01 and diff["empathy_delta"] == 2.0
+    # fractions of replies are not yes/no outcomes: the p is the bootstrap's, not McNemar's 2 * 0.5**30
+    assert diff["emotion_acc_p"] != pytest.approx(2 * 0.5 ** 30)
+    with pytest.raises(ValueError, match="same examples"):
+        compare(a, b[:-2], seed=0)

@@ -13,6 +13,7 @@ from .serving import VllmSizes
 
 EVAL_MODELS = ("base", "sft", "grpo")
 GENERATION_BACKENDS = ("hf", "vllm")
+SAMPLED = "_sampled"   # the row of a model's sampled replies: grpo -> grpo_sampled
 
 
 @dataclass(kw_only=True)
@@ -36,6 +37,23 @@ class ApiBaseline(Endpoint):
 
 
 @dataclass
+class Sampled:
+    """evaluate.sampled: rows of sampled replies beside the greedy ones. GRPO learns from replies
+    sampled at its own temperature; the greedy reply may not move when their distribution does."""
+
+    models: list[str] = field(default_factory=list)   # sampled where also in evaluate.models
+    samples: int = 4             # replies per test example; a reply's scores are averaged per example
+    temperature: float = 1.0
+
+    def validate(self, where: str, source: str) -> None:
+        for name in self.models:
+            _check(name in EVAL_MODELS, source, f"{where}.models", f"unknown model {name!r}; known: {list(EVAL_MODELS)}")
+        _check(self.samples > 0, source, f"{where}.samples", "must be positive")
+        _check(self.temperature > 0, source, f"{where}.temperature",
+               "must be positive (0 is greedy: the models' own rows)")
+
+
+@dataclass
 class Evaluate:
     models: list[str]
     max_examples: Optional[int]
@@ -45,6 +63,7 @@ class Evaluate:
     backend: str = "hf"
     min_judge_coverage: float = 0.95
     api_baselines: list[ApiBaseline] = field(default_factory=list)
+    sampled: Sampled = field(default_factory=Sampled)
     vllm: VllmSizes = field(default_factory=VllmSizes)
     # metrics/headline.json and the MLflow parent run (stages/core/evaluation/headline.py)
     headline: list[str] = field(default_factory=lambda: list(DEFAULT_HEADLINE))
@@ -60,13 +79,20 @@ class Evaluate:
         _one_of(self.backend, GENERATION_BACKENDS, source, f"{where}.backend")
         self.vllm.validate(f"{where}.vllm", source)
         _check(0 <= self.min_judge_coverage <= 1, source, f"{where}.min_judge_coverage", "must be in [0, 1]")
-        seen = set(self.models)
+        self.sampled.validate(f"{where}.sampled", source)
+        seen = set(self.models) | set(sampled_rows(self))
         for i, baseline in enumerate(self.api_baselines):
             key = f"{where}.api_baselines[{i}]"
             baseline.validate(key, source)
             _check(baseline.name not in seen and baseline.name not in EVAL_MODELS, source, f"{key}.name",
-                   f"{baseline.name!r} is already a model name")
+                   f"{baseline.name!r} is already a model or row name")
             seen.add(baseline.name)
         _check(0 < len(self.headline) <= MAX_HEADLINE, source, f"{where}.headline",
                f"1 to {MAX_HEADLINE} metric keys: the columns `dvc exp show` prints (the rest is in "
                "metrics/evaluate.json)")
+
+
+def sampled_rows(ev) -> dict[str, str]:
+    """{row: model} of evaluate's sampled rows, in the order of ``evaluate.models`` (evaluated models only).
+    A function, not a method: the stages hold the config as an OmegaConf node."""
+    return {name + SAMPLED: name for name in ev.models if name in ev.sampled.models}

@@ -29,11 +29,13 @@ class BackendUnavailable(KardiaError, RuntimeError):
     """The configured generation backend cannot run here; the message says why and what to do."""
 
 
-def generate_hf(path: str, dtype: str, prompts: list[list[dict]], ev, seed: int, desc: str) -> list[str]:
+def generate_hf(path: str, dtype: str, prompts: list[list[dict]], ev, seed: int, desc: str,
+                temperature: float | None = None) -> list[str]:
+    """``temperature`` None: decoded as evaluate.do_sample says; a value: sampled at it (evaluate.sampled)."""
     model, tokenizer = load_checkpoint(path, dtype)
     model = to_generation_device(model, desc)
     return generate(model, tokenizer, prompts, batch_size=ev.batch_size, max_new_tokens=ev.max_new_tokens,
-                    do_sample=ev.do_sample, seed=seed, desc=desc)
+                    do_sample=ev.do_sample or temperature is not None, temperature=temperature, seed=seed, desc=desc)
 
 
 def _import_vllm():
@@ -52,15 +54,17 @@ def _import_vllm():
     return vllm.LLM, vllm.SamplingParams
 
 
-def generate_vllm(path: str, dtype: str, prompts: list[list[dict]], ev, seed: int, desc: str) -> list[str]:
+def generate_vllm(path: str, dtype: str, prompts: list[list[dict]], ev, seed: int, desc: str,
+                  temperature: float | None = None) -> list[str]:
     """One engine for this model only (evaluate calls it once per model, in turn), shut down and freed
-    before it returns: two 7B engines at gpu_memory_utilization 0.9 do not fit one GPU."""
+    before it returns: two 7B engines at gpu_memory_utilization 0.9 do not fit one GPU. ``temperature``:
+    as in ``generate_hf``."""
     llm_cls, sampling_cls = _import_vllm()
     llm = llm_cls(model=path, dtype=dtype, seed=seed, tensor_parallel_size=ev.vllm.tensor_parallel_size,
                   max_model_len=ev.vllm.max_model_len, gpu_memory_utilization=ev.vllm.gpu_memory_utilization)
     try:
         params = sampling_cls(max_tokens=ev.max_new_tokens, seed=seed,
-                              **({"temperature": 1.0} if ev.do_sample else {"temperature": 0.0}),
+                              temperature=temperature if temperature is not None else float(ev.do_sample),
                               skip_special_tokens=True)  # span tokens are not special: they stay
         results = llm.chat(prompts, params, use_tqdm=True)
         return [r.outputs[0].text for r in results]

@@ -78,7 +78,9 @@ def paper_table(metrics: dict[str, float], subsets: list[str], models: list[str]
 def markdown_report(metrics: dict[str, float], subsets: list[str], models: list[str],
                     pairs: list[tuple[str, str]], settings: dict, references: list[str] = ()) -> str:
     lines = ["# Evaluation on held-out personas", "",
-             "Mean and 95 % bootstrap interval per model (same examples for every model).", "",
+             ("Mean and 95 % bootstrap interval per model (same examples for every model). A `_sampled` row "
+              "scores replies sampled at the temperature in the settings below, several per example, averaged "
+              "per example; the other rows score one greedy reply."), "",
              "## The paper's axes", "", *_table(metrics, subsets, models, PAPER_TABLE), "",
              "## Emotion accuracy against label-only references", "",
              ("`majority`: the most common training label for every example (no emotion learned); `bow`: "
@@ -88,7 +90,7 @@ def markdown_report(metrics: dict[str, float], subsets: list[str], models: list[
              "## Reference overlap, diversity, length", "", *_table(metrics, subsets, models, TEXT_TABLE), "",
              "## Paired differences", "",
              ("Later minus earlier model: delta [95 % interval], p (McNemar exact for format / emotion "
-              "accuracy, paired bootstrap otherwise; corpus metrics recomputed on the same resampled examples "
+              "accuracy of one reply per example, paired bootstrap otherwise; corpus metrics recomputed on the same resampled examples "
               "for both models)."), "",
              *_diff_table(metrics, subsets, pairs, PAPER_TABLE), "",
              *_diff_table(metrics, subsets, pairs, TEXT_TABLE), "",

@@ -14,11 +14,18 @@ Two kinds of metric:
   dimensions, the λ-weighted reward, ROUGE-L, response length; intervals from ``bootstrap_ci``;
 - corpus-level statistics (``CORPUS``): emotion macro-F1, BLEU, Distinct-1/2 (definitions in
   ``emotion.py`` and ``text.py``); intervals from ``bootstrap_statistic``.
+
+A model's rows may hold several replies per example (evaluate.sampled: consecutive rows numbered by
+``sample``, 0 first). The example stays the unit: its value is the mean over its replies, the bootstrap resamples
+examples (all replies of a drawn example come along, corpus metrics included), and the paired test of
+a binary metric is the bootstrap's, McNemar's only where both models gave one reply per example.
 """
 
 from __future__ import annotations
 
 from statistics import mean
+
+import numpy as np
 
 from ..format import ResponseFormat
 from ..judges import DIMENSIONS, judge_many
@@ -100,37 +107,70 @@ def value(row: dict, metric: str) -> float | None:
     return float(row[metric])
 
 
+def by_example(rows: list[dict]) -> list[list[dict]]:
+    """``rows`` grouped by example: a row with ``sample`` > 0 is another reply to the example before it
+    (one row each when greedy: no ``sample``)."""
+    groups: list[list[dict]] = []
+    for r in rows:
+        if groups and r.get("sample", 0) > 0:
+            groups[-1].append(r)
+        else:
+            groups.append([r])
+    return groups
+
+
+def example_values(groups: list[list[dict]], metric: str) -> list[float | None]:
+    """Per example, the mean of ``metric`` over its replies that have a value; None where none has."""
+    out = []
+    for group in groups:
+        values = [v for r in group if (v := value(r, metric)) is not None]
+        out.append(mean(values) if values else None)
+    return out
+
+
 def corpus_statistics(rows: list[dict]) -> dict:
     """The corpus-level metrics of a model's rows, each a function of per-example draw counts."""
     responses = [r["response"] for r in rows]
-    return {
+    stats = {
         "emotion_macro_f1": macro_f1_statistic([r["emotion_gold"] for r in rows], [r["emotion_pred"] for r in rows]),
         "bleu": bleu_statistic(responses, [r["reference"] for r in rows]),
         "distinct_1": distinct_statistic(responses, 1),
         "distinct_2": distinct_statistic(responses, 2),
     }
+    sizes = [len(g) for g in by_example(rows)]
+    if len(sizes) == len(rows):
+        return stats
+    # an example drawn w times by the bootstrap brings each of its replies w times
+    return {k: (lambda w, stat=stat: stat(np.repeat(w, sizes, axis=1))) for k, stat in stats.items()}
 
 
 def aggregate(rows: list[dict], seed: int) -> dict[str, float]:
-    """Mean (or corpus value) and 95 % bootstrap interval of every metric, and judge coverage;
-    a rubric dimension is absent if the judge scored nothing."""
+    """Mean (or corpus value) and 95 % bootstrap interval of every metric over examples, and judge
+    coverage (share of replies scored); a rubric dimension is absent if the judge scored nothing."""
     if not rows:
         return {}
-    out = {"n": float(len(rows)), "judge_coverage": mean(r["scores"] is not None for r in rows)}
+    groups = by_example(rows)
+    out = {"n": float(len(groups)), "judge_coverage": mean(r["scores"] is not None for r in rows)}
     for metric in PER_EXAMPLE:
-        values = [v for r in rows if (v := value(r, metric)) is not None]
         if metric in DIMENSIONS:
-            out[f"{metric}_coverage"] = len(values) / len(rows)
+            out[f"{metric}_coverage"] = mean(value(r, metric) is not None for r in rows)
+        values = [v for v in example_values(groups, metric) if v is not None]
         if values:
             out[metric], out[f"{metric}_low"], out[f"{metric}_high"] = bootstrap_ci(values, seed=seed)
     for metric, statistic in corpus_statistics(rows).items():
         out[metric], out[f"{metric}_low"], out[f"{metric}_high"] = bootstrap_statistic(
-            statistic, len(rows), seed=seed, recentre=metric in RECENTRED)
+            statistic, len(groups), seed=seed, recentre=metric in RECENTRED)
     return out
 
 
 def compare(rows_a: list[dict], rows_b: list[dict], seed: int) -> dict[str, float]:
-    """Paired differences b - a over the examples both models were scored on (same order)."""
+    """Paired differences b - a over the examples both models were scored on (same examples, same order)."""
+    groups_a, groups_b = by_example(rows_a), by_example(rows_b)
+    ids_a, ids_b = [g[0].get("id") for g in groups_a], [g[0].get("id") for g in groups_b]
+    if ids_a != ids_b:
+        raise ValueError(f"a paired comparison needs the same examples in the same order: {len(ids_a)} "
+                         f"examples ({ids_a[:3]}...) against {len(ids_b)} ({ids_b[:3]}...)")
+    one_reply = len(groups_a) == len(rows_a) and len(groups_b) == len(rows_b)
     out = {}
 
     def record(metric: str, diff: dict[str, float]) -> None:
@@ -138,17 +178,17 @@ def compare(rows_a: list[dict], rows_b: list[dict], seed: int) -> dict[str, floa
                     f"{metric}_delta_high": diff["high"], f"{metric}_p": diff["p_value"]})
 
     for metric in PER_EXAMPLE:
-        pairs = [(va, vb) for ra, rb in zip(rows_a, rows_b, strict=True)
-                 if (va := value(ra, metric)) is not None and (vb := value(rb, metric)) is not None]
+        pairs = [(va, vb) for va, vb in zip(example_values(groups_a, metric), example_values(groups_b, metric))
+                 if va is not None and vb is not None]
         if not pairs:
             continue
         a, b = zip(*pairs)
         record(metric, paired_bootstrap(a, b, seed=seed))
-        if metric in BINARY:  # exact test for yes/no outcomes
+        if metric in BINARY and one_reply:  # exact test for yes/no outcomes
             out[f"{metric}_p"] = mcnemar([x == 1.0 for x in a], [x == 1.0 for x in b])["p_value"]
     if rows_a:
         stats_a, stats_b = corpus_statistics(rows_a), corpus_statistics(rows_b)
         for metric in CORPUS:
-            record(metric, paired_bootstrap_statistic(stats_a[metric], stats_b[metric], len(rows_a), seed=seed,
+            record(metric, paired_bootstrap_statistic(stats_a[metric], stats_b[metric], len(groups_a), seed=seed,
                                                       recentre=metric in RECENTRED))
     return out
