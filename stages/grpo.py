@@ -65,7 +65,8 @@ def run(cfg) -> dict[str, float]:
         cls = trainer_class
         if cfg.grpo.credit != "sequence":
             cls = with_credit(trainer_class, credit_windows(cfg.grpo.credit, tokenizer, names, fmt.spans))
-        args = GRPOConfig(output_dir=output_dir, seed=cfg.seed, reward_weights=list(cfg.reward.weights),
+        seed = cfg.seed if cfg.grpo.seed is None else cfg.grpo.seed
+        args = GRPOConfig(output_dir=output_dir, seed=seed, reward_weights=list(cfg.reward.weights),
                           **OmegaConf.to_container(cfg.grpo.trainer))
         trainer = cls(model=model, reward_funcs=reward_funcs, args=args, train_dataset=data,
                       processing_class=tokenizer)

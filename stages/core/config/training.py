@@ -90,11 +90,13 @@ class Grpo(Training):
     logprobs: str = "fused"  # fused: TRL's chunked LM head | plain: the model's own logits (grpo_logprobs.py)
     print_completions: bool = False   # TRL's rich completion tables in the log (trainer_logs.py)
     credit: str = "sequence"   # sequence: TRL's one advantage per completion | causal, spans: per term (grpo_credit.py)
+    seed: Optional[int] = None   # GRPO's sampling and prompt order; None: the run's seed
     # trainer.vllm_mode=server: the launcher's `trl vllm-serve` (where it listens, its GPUs and memory
     # are the trainer's own vllm_server_* / vllm_* fields)
     vllm_server: Optional[ServerLifecycle] = None
 
     def validate(self, where: str = "grpo", source: str = "params.yaml") -> None:
+        _check(self.seed is None or self.seed >= 0, source, f"{where}.seed", "must be >= 0 or null (the run's seed)")
         _one_of(self.logprobs, GRPO_LOGPROBS, source, f"{where}.logprobs")
         _one_of(self.credit, GRPO_CREDITS, source, f"{where}.credit")
         aggregation = self.trainer.get("multi_objective_aggregation", "sum_then_normalize")
