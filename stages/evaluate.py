@@ -1,9 +1,9 @@
-"""evaluate: generate on the persona-disjoint test split with the untrained, SFT and GRPO models (and
-any OpenAI-compatible baselines; greedy, plus sampled rows: evaluate.sampled) and score format
-compliance, emotion accuracy / macro-F1, the five rubric dimensions (1-5) with judge coverage, BLEU, ROUGE-L, Distinct-1/2 and length, overall and on
-the hard / easy subsets, with paired comparisons. Writes the metrics, a Markdown report, every
-prediction, our numbers beside the paper's, the radar chart, the emotion confusion matrices and the final
-model's card with the evaluation table (reports/model_card.md)."""
+"""evaluate: generate on the persona-disjoint test split with the untrained, SFT and GRPO models (and any
+OpenAI-compatible baselines; greedy, plus sampled rows: evaluate.sampled) and score format compliance,
+emotion accuracy / macro-F1, the five rubric dimensions (1-5) with judge coverage, BLEU, ROUGE-L,
+Distinct-1/2 and length, overall and on the hard / easy subsets, with paired comparisons. Writes the
+metrics, a Markdown report, every prediction, our numbers beside the paper's, the radar chart, the
+emotion confusion matrices and the final model's card with the evaluation table (reports/model_card.md)."""
 
 from __future__ import annotations
 
