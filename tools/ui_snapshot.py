@@ -13,9 +13,11 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import itertools
 import os
 import shutil
+import signal
 import tempfile
 import time
 from base64 import b64decode
@@ -89,12 +91,13 @@ async def snapshot(url: str, expect: list[str], *, expand: list[str] | None = No
     if browser is None:
         raise FileNotFoundError("no chromium binary (apt-get install chromium, or set CHROMIUM)")
     deadline = time.monotonic() + timeout_s
-    with tempfile.TemporaryDirectory(prefix="kardia-chromium-") as profile:
+    # ignore_cleanup_errors: a last resort only; _stop waits for every Chromium process first
+    with tempfile.TemporaryDirectory(prefix="kardia-chromium-", ignore_cleanup_errors=True) as profile:
         proc = await asyncio.create_subprocess_exec(
             browser, "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--no-first-run",
             "--hide-scrollbars", "--remote-debugging-port=0", f"--user-data-dir={profile}",
             f"--window-size={size[0]},{size[1]}", "about:blank",
-            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL)
+            stdout=asyncio.subprocess.DEVNULL, stderr=asyncio.subprocess.DEVNULL, start_new_session=True)
         try:
             port = await _debugger_port(Path(profile), proc, deadline)
             async with aiohttp.ClientSession() as session:
@@ -121,13 +124,27 @@ async def snapshot(url: str, expect: list[str], *, expand: list[str] | None = No
                         tmp.replace(png)  # atomic: never a half-written image
                     return texts
         finally:
+            await _stop(proc)
+
+
+async def _stop(proc, timeout_s: float = 10.0) -> None:
+    """End Chromium and the helpers it started (renderer, utility, crashpad: its own process group)
+    and wait until all are gone: a helper that outlives the browser by a moment, still writing into the
+    profile, made removing the profile fail ("Directory not empty") on a loaded machine."""
+    for sig in (signal.SIGTERM, signal.SIGKILL):
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, sig)
+        deadline = time.monotonic() + timeout_s
+        while time.monotonic() < deadline:
             if proc.returncode is None:
-                proc.terminate()
+                with contextlib.suppress(TimeoutError):
+                    await asyncio.wait_for(proc.wait(), 0.1)
+                continue
             try:
-                await asyncio.wait_for(proc.wait(), 10)
-            except TimeoutError:
-                proc.kill()
-                await proc.wait()
+                os.killpg(proc.pid, 0)   # any process of the group left?
+            except ProcessLookupError:
+                return
+            await asyncio.sleep(0.1)
 
 
 def main(argv: list[str] | None = None) -> int:
