@@ -49,9 +49,6 @@ def trial_params(db: Path, number: int) -> dict[str, float]:
                             "using (trial_id) where t.number = ?", (number,)))
 
 
-@pytest.mark.reliability(probe="Optuna sweep killed mid-trial (kill -9 of its process group)", kind="fault",
-                         outcome="survived", lost="the trial in flight: its partial DVC experiment discarded, "
-                                              "re-run with the same parameters")
 def group_gone(pgid: int, timeout_s: float = 60) -> None:
     """Wait until every process of the killed group is reaped: the sweep's `dvc exp run` child is
     reparented to init, and until init reaps it DVC's lock check takes its PID for a live holder."""
@@ -65,6 +62,9 @@ def group_gone(pgid: int, timeout_s: float = 60) -> None:
     raise AssertionError(f"process group {pgid} still has processes {timeout_s:.0f} s after SIGKILL")
 
 
+@pytest.mark.reliability(probe="Optuna sweep killed mid-trial (kill -9 of its process group)", kind="fault",
+                         outcome="survived", lost="the trial in flight: its partial DVC experiment discarded, "
+                                              "re-run with the same parameters")
 def test_a_sweep_killed_mid_trial_discards_the_partial_experiment_and_resumes(repo, tmp_path):
     sweep = tmp_path / "sweep.yaml"
     sweep.write_text(yaml.safe_dump({
