@@ -74,10 +74,6 @@ def comparisons(ev) -> list[tuple[str, str]]:
     return pairs + list(itertools.pairwise(sampled_rows(ev)))
 
 
-def replies_per_example(ev, name: str) -> int:
-    return ev.sampled.samples if name in sampled_rows(ev) else 1
-
-
 def run(cfg) -> dict[str, float]:
     set_threads()
     ev = cfg.evaluate
@@ -91,15 +87,16 @@ def run(cfg) -> dict[str, float]:
     examples = sample(read_jsonl(partitioned / "test.jsonl"), ev.max_examples, cfg.seed)
     log_dataset(partitioned / "test.jsonl", "test", "evaluation")
     outputs = generate_all(cfg, [ex["prompt"] for ex in examples])
+    sampled = sampled_rows(ev)
     rows = {}
     for name, outs in outputs.items():
-        k = replies_per_example(ev, name)
+        k = ev.sampled.samples if name in sampled else 1
         rows[name] = score_examples(fmt, judge, [ex for ex in examples for _ in range(k)], outs, cfg.reward)
         if k > 1:
             for i, r in enumerate(rows[name]):
                 r["sample"] = i % k
     models, pairs = list(rows), comparisons(ev)
-    single = [m for m in models if m not in sampled_rows(ev)]   # one reply per example: charts, card
+    single = [m for m in models if m not in sampled]   # one reply per example: charts, card
 
     metrics: dict[str, float] = {}
     for subset, keep in SUBSETS.items():
@@ -124,7 +121,7 @@ def run(cfg) -> dict[str, float]:
     settings = {"backend": ev.backend, "eval_judge": judge_settings(cfg.eval_judge),
                 "training_judge": judge_settings(cfg.judge), "max_new_tokens": ev.max_new_tokens,
                 "do_sample": ev.do_sample, "batch_size": ev.batch_size, "examples": len(examples),
-                "sampled": {"rows": list(sampled_rows(ev)), "samples": ev.sampled.samples,
+                "sampled": {"rows": list(sampled), "samples": ev.sampled.samples,
                             "temperature": ev.sampled.temperature},
                 "seed": cfg.seed, "system_prompt": cfg.format.system_prompt,
                 "api_baselines": [{"name": b.name, "model": b.model, "base_url": b.base_url}
