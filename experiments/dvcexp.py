@@ -128,8 +128,9 @@ def _exp(entry: dict, state: str | None = None) -> Exp:
                params=params, metrics=_merged(by_file), by_file=by_file, state=state)
 
 
-# The stages' full metrics files: dvc.yaml declares them outputs (cache: false, so git keeps them in
-# each experiment's commit), not metrics, so that `dvc exp show` lists metrics/headline.json only.
+# The stages' full metrics files, all kept in git (cache: false) in each experiment's commit. `dvc exp
+# show` lists those declared as metrics (the first four stages'); evaluate's (~800 values) is a plain
+# output, read here from the commit. The others are read here only where `dvc exp show` left them out.
 DETAIL_STAGES = ("prepare", "partition", "sft", "grpo", "evaluate")
 
 

@@ -1,5 +1,6 @@
 """The real DVC workflow in a fresh git repo: `dvc exp run` composes conf/, runs all five stages,
-caches them, and a reward-weight change re-runs only grpo and evaluate."""
+caches them, a reward-weight change re-runs only grpo and evaluate, and changing it back restores grpo
+from DVC's run-cache."""
 
 import json
 import os
@@ -66,14 +67,21 @@ def test_exp_run_runs_everything_then_repro_is_up_to_date_and_weights_skip_sft(r
     # and sft are skipped, grpo and evaluate re-run
     assert ran(second) == ["grpo", "evaluate"]
     assert load_yaml(repo / "params.yaml")["reward"]["weights"] == [0.2, 0.3, 0.5]
+    grpo_second = (repo / "metrics/grpo.json").read_text()
+
+    # back to the first run's weights: grpo comes from DVC's run-cache, the first run's own outputs
+    third = sh(repo, "dvc", "exp", "run", *overrides)
+    assert ran(third) == ["evaluate"] and "Stage 'grpo' is cached - skipping run" in third
+    assert (repo / "metrics/grpo.json").read_text() != grpo_second
+    assert json.loads((repo / "metrics/evaluate.json").read_text()) == metrics
 
     listed = json.loads(sh(repo, "dvc", "exp", "show", "--json"))
     assert listed, "dvc exp show lists the experiments"
     assert "eval/grpo/emotion_acc" in sh(repo, "dvc", "metrics", "show")
-    # the default view: the headline file only; the drivers still get every stage's file
+    # the default view: the headline and the small stage files, not evaluate's; the drivers get every file
     files = {path for baseline in listed for group in baseline.get("experiments") or []
              for rev in group.get("revs") or [] for path in ((rev.get("data") or {}).get("metrics") or {})}
-    assert files == {"metrics/headline.json"}
+    assert files == {"metrics/headline.json"} | {f"metrics/{s}.json" for s in ("prepare", "partition", "sft", "grpo")}
     from experiments.dvcexp import exp_show
     exps = exp_show(repo, all_commits=False)
     assert exps and all("eval/grpo/bleu" in e.metrics and "grpo:train/steps" in e.metrics for e in exps)
