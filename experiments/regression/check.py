@@ -3,11 +3,12 @@
     python -m experiments.regression            # after `dvc repro`; exit 1 on a regression or a missing metric
     python -m experiments.regression --update   # accept the current metrics as the new baseline
 
-    python -m experiments.regression --record-spread reward_components
+    python -m experiments.regression --record-spread seed_spread
                                                 # the seed sd of every checked metric, pooled over that
                                                 # table's rows (TABLE/ROW: one row only)
 
-Rules (expect higher / lower / equal, absolute tol, k × seed sd) live in
+Rules (expect higher / lower / equal, absolute tol, k × seed sd, k from a family-wise false-alarm
+chance) live in
 experiments/regression/tolerances.yaml, the values in experiments/regression/baseline.json, the seed
 spread in experiments/regression/seed_spread.json. Prints a diff table either way.
 """
@@ -16,6 +17,8 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
+import statistics
 import sys
 from dataclasses import dataclass
 from pathlib import Path
@@ -38,7 +41,7 @@ class Check:
 
     @property
     def rule(self) -> str:
-        derived = f" (≥ {self.k:g} × sd {self.sd:.3g})" if self.k is not None else ""
+        derived = f" (≥ {self.k:.3g} × sd {self.sd:.3g})" if self.k is not None else ""
         return self.expect + (f" ±{self.tol:.3g}" if self.tol else "") + derived
 
     def status(self, baseline: float, current: float | None) -> str:
@@ -53,27 +56,44 @@ class Check:
         return "better" if sign * delta > self.tol else "ok"
 
 
+def family_k(false_alarm: float, rules: int, two_sided: bool = False) -> float:
+    """The k for ``k: auto``: a run that differs from the baseline's only as a new seed would fails any
+    of ``rules`` such checks with chance ``false_alarm`` at most (Bonferroni). Each check compares two
+    draws with seed sd σ, whose difference has sd √2·σ, so k = √2 · z(1 − false_alarm / rules), with
+    the one-sided z for expect higher/lower and the two-sided one for equal. σ is taken as known."""
+    tail = false_alarm / rules / (2 if two_sided else 1)
+    return math.sqrt(2) * statistics.NormalDist().inv_cdf(1 - tail)
+
+
 def load_checks(path: Path, spread: dict | None = None) -> list[Check]:
-    """The rules of ``path``; a rule with ``k`` gets tol = max(tol, k × the seed sd in ``spread``)."""
-    raw = require(load_yaml(path), "checks", dict, path)
+    """The rules of ``path``; a rule with ``k`` gets tol = max(tol, k × the seed sd in ``spread``),
+    ``k: auto`` the k of ``family_k`` for the file's ``false_alarm`` over all its ``auto`` rules."""
+    doc = load_yaml(path) or {}
+    raw = require(doc, "checks", dict, path)
+    rules = [(stage, metric, rule or {}) for stage, metrics in raw.items() for metric, rule in (metrics or {}).items()]
+    auto = sum(rule.get("k") == "auto" for _, _, rule in rules)
+    false_alarm = doc.get("false_alarm")
+    if auto and not (isinstance(false_alarm, (int, float)) and 0 < false_alarm < 1):
+        raise ExperimentConfigError(f"{path}: key 'false_alarm': `k: auto` needs a chance in (0, 1), got {false_alarm!r}")
     checks = []
-    for stage, metrics in raw.items():
-        for metric, rule in (metrics or {}).items():
-            key = f"checks.{stage}.{metric}"
-            expect = (rule or {}).get("expect")
-            if expect not in EXPECTS:
-                raise ExperimentConfigError(f"{path}: key '{key}.expect': {expect!r} is not one of {EXPECTS}")
-            tol = (rule or {}).get("tol", 0.0)
-            if not isinstance(tol, (int, float)) or tol < 0:
-                raise ExperimentConfigError(f"{path}: key '{key}.tol': must be a number >= 0, got {tol!r}")
-            k = (rule or {}).get("k")
-            if k is None:
-                checks.append(Check(stage, metric, expect, float(tol)))
-                continue
-            if not isinstance(k, (int, float)) or k <= 0:
-                raise ExperimentConfigError(f"{path}: key '{key}.k': must be a number > 0, got {k!r}")
-            sd = seed_spread.sd_of(spread, stage, metric, path)
-            checks.append(Check(stage, metric, expect, max(float(tol), k * sd), float(k), sd))
+    for stage, metric, rule in rules:
+        key = f"checks.{stage}.{metric}"
+        expect = rule.get("expect")
+        if expect not in EXPECTS:
+            raise ExperimentConfigError(f"{path}: key '{key}.expect': {expect!r} is not one of {EXPECTS}")
+        tol = rule.get("tol", 0.0)
+        if not isinstance(tol, (int, float)) or tol < 0:
+            raise ExperimentConfigError(f"{path}: key '{key}.tol': must be a number >= 0, got {tol!r}")
+        k = rule.get("k")
+        if k is None:
+            checks.append(Check(stage, metric, expect, float(tol)))
+            continue
+        if k == "auto":
+            k = family_k(false_alarm, auto, two_sided=expect == "equal")
+        if not isinstance(k, (int, float)) or k <= 0:
+            raise ExperimentConfigError(f"{path}: key '{key}.k': must be a number > 0 or auto, got {k!r}")
+        sd = seed_spread.sd_of(spread, stage, metric, path)
+        checks.append(Check(stage, metric, expect, max(float(tol), k * sd), float(k), sd))
     return checks
 
 
@@ -156,7 +176,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--update", action="store_true", help="write the current metrics as the baseline")
     parser.add_argument("--record-spread", metavar="TABLE[/ROW]",
                         help="write the seed sd of the k-scaled metrics from the runs of an ablation table, "
-                             "pooled over its rows (or of one row, TABLE/ROW), e.g. reward_components")
+                             "pooled over its rows (or of one row, TABLE/ROW), e.g. seed_spread")
     args = parser.parse_args(argv)
     if args.record_spread:
         try:

@@ -90,7 +90,7 @@ def test_bad_tolerance_file_names_the_key(metrics, tmp_path, capsys):
 
 
 def test_command_line_exit_status(root, metrics):
-    edit(metrics, "evaluate", "eval/sft/emotion_acc", lambda v: v - 0.25)   # beyond the tolerance the seed spread gives it (0.142)
+    edit(metrics, "evaluate", "eval/sft/emotion_acc", lambda v: v - 0.5)   # beyond any tolerance the seed spread gives it
     proc = subprocess.run([sys.executable, "-m", "experiments.regression", "--metrics-dir", str(metrics)],
                           cwd=root, capture_output=True, text=True, check=False)
     assert proc.returncode == 1 and "eval/sft/emotion_acc" in proc.stderr
@@ -117,6 +117,35 @@ def test_tolerance_is_k_seed_sd_with_a_floor(metrics, tmp_path, capsys, sd, drop
     edit(metrics, "evaluate", "eval/grpo/emotion_acc", lambda v: v - drop)
     assert main(["--metrics-dir", str(metrics), "--tolerances", str(rules)]) == status
     assert f"(≥ 2 × sd {sd:.3g})" in capsys.readouterr().out
+
+
+def test_auto_k_holds_the_family_wise_false_alarm_chance():
+    from experiments.regression.check import family_k
+
+    # one one-sided check at 5 %: the difference of two seed draws (sd √2·σ) beyond 1.645 of its sds
+    assert family_k(0.05, 1) == pytest.approx(2 ** 0.5 * 1.6449, abs=1e-3)
+    assert family_k(0.05, 15) == pytest.approx(2 ** 0.5 * 2.7131, abs=1e-3)   # Bonferroni: 0.05 / 15 each
+    assert family_k(0.05, 15, two_sided=True) == pytest.approx(family_k(0.05, 30))
+    # simulated: two seed-like draws of 15 independent metrics fail some check in at most 5 % of runs
+    import random
+    rng, k = random.Random(0), family_k(0.05, 15)
+    failed = sum(any(rng.gauss(0, 1) - rng.gauss(0, 1) < -k for _ in range(15)) for _ in range(20000))
+    assert 0.03 < failed / 20000 <= 0.05
+
+
+def test_auto_k_counts_the_auto_rules_and_needs_a_false_alarm_chance(metrics, tmp_path, capsys):
+    from experiments.regression.check import family_k, load_checks
+
+    rules = tmp_path / "tol.yaml"
+    (tmp_path / "spread.json").write_text(json.dumps({"sd": {"evaluate": {"a": 0.1, "b": 0.1}}}))
+    body = "spread: spread.json\nchecks:\n  evaluate:\n    a: {expect: higher, k: auto}\n    b: {expect: higher, k: auto}\n"
+    rules.write_text("false_alarm: 0.05\n" + body)
+    checks = load_checks(rules, json.loads((tmp_path / "spread.json").read_text()))
+    assert [c.k for c in checks] == [pytest.approx(family_k(0.05, 2))] * 2
+    assert checks[0].tol == pytest.approx(0.1 * family_k(0.05, 2))
+    rules.write_text(body)
+    assert main(["--metrics-dir", str(metrics), "--tolerances", str(rules)]) == 2
+    assert "false_alarm" in capsys.readouterr().err
 
 
 def test_k_rule_without_a_recorded_spread_names_the_metric(metrics, tmp_path, capsys):
