@@ -18,6 +18,7 @@ from stages.core.select_best import SelectBestCallback, split_dev
 from stages.core.stage import stage_main
 from stages.core.trainer_logs import without_completion_tables
 from stages.core.training import examples_dataset, fit, skip, window_mean, write_series
+from stages.core.weight_average import WeightAverageCallback
 
 
 def charts(names: list[str]) -> dict[str, tuple[str, list[str]]]:
@@ -54,14 +55,14 @@ def run(cfg) -> dict[str, float]:
         examples, dev = split_dev(examples, cfg.grpo.select_best.dev_examples, cfg.seed)
         dev = [{c: ex[c] for c in columns} for ex in dev]
     data = examples_dataset(examples, data_path, cfg.grpo.max_examples, columns)
-    selector = None
+    keeper = None   # what decides the saved weights, if anything: the best dev step or the average
 
     trainer_class = PlainLogprobGRPOTrainer if cfg.grpo.logprobs == "plain" else GRPOTrainer
     if not cfg.grpo.print_completions:
         trainer_class = without_completion_tables(trainer_class)
 
     def make_trainer(model, tokenizer, output_dir):
-        nonlocal selector
+        nonlocal keeper
         cls = trainer_class
         if cfg.grpo.credit != "sequence":
             cls = with_credit(trainer_class, credit_windows(cfg.grpo.credit, tokenizer, names, fmt.spans))
@@ -71,8 +72,11 @@ def run(cfg) -> dict[str, float]:
         trainer = cls(model=model, reward_funcs=reward_funcs, args=args, train_dataset=data,
                       processing_class=tokenizer)
         if dev:   # loads the best step's weights into the model when training ends, before fit saves it
-            selector = SelectBestCallback(cfg, tokenizer, dev, reward_funcs, names, list(cfg.reward.weights))
-            trainer.add_callback(selector)
+            keeper = SelectBestCallback(cfg, tokenizer, dev, reward_funcs, names, list(cfg.reward.weights))
+            trainer.add_callback(keeper)
+        elif cfg.grpo.average is not None:   # likewise the weights' moving average
+            keeper = WeightAverageCallback(cfg.grpo.average)
+            trainer.add_callback(keeper)
         return trainer
 
     history, metrics = fit(cfg, "grpo", cfg.paths.sft_model, data_path, cfg.paths.grpo_model, make_trainer)
@@ -82,7 +86,7 @@ def run(cfg) -> dict[str, float]:
         columns.update({f"judge/{d}": f"judge/{d}" for d in (*DIMENSIONS, "failure_rate")})
     rows = write_series(series, history, columns, charts(names))
     out = {**metrics, "train/prompts": len(data), **judge.usage.metrics(),
-           **(selector.metrics() if selector is not None else {})}
+           **(keeper.metrics() if keeper is not None else {})}
     for name in ("reward", *(f"reward/{n}" for n in names)):
         out[f"{name}_start"] = window_mean(rows, name, first=True)
         out[f"{name}_end"] = window_mean(rows, name, first=False)

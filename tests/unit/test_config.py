@@ -82,6 +82,8 @@ def test_paper_backbones_compose_and_validate(root, tmp_path, model):
     ("sft.enabled=maybe", "sft.enabled"),
     ("grpo.credit=per_token", "grpo.credit"),
     ("grpo.seed=-1", "grpo.seed"),
+    ("grpo.average=1.0", "grpo.average"),
+    ("grpo.average=0.9 grpo.select_best.enabled=true", "grpo.average"),
     ("grpo.credit=spans grpo.trainer.multi_objective_aggregation=normalize_then_sum", "grpo.credit"),
     pytest.param("seed=-1", "seed", marks=pytest.mark.reliability(probe="seed -1", kind="bad input",
                                                                   outcome="clear error")),

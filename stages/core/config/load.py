@@ -68,6 +68,10 @@ class Config:
         for stage in ("sft", "grpo"):
             getattr(self, stage).validate_world(self.launch.num_processes, stage, source)
         self.grpo.select_best.validate("grpo.select_best", source, list(self.reward.names), self.launch.name)
+        # the average is a whole copy of the weights, as select_best's kept step (weight_average.py)
+        _check(self.grpo.average is None or self.launch.name not in ("zero3", "fsdp"), source, "grpo.average",
+               f"the weights' average is a whole copy, which launch={self.launch.name} shards across processes: "
+               "use launch=ddp or zero2, or set grpo.average=null")
         for key, names in (("reward.names", self.reward.names),
                            ("partition.rollouts.reward.names", self.partition.rollouts.reward.names)):
             _check("emotion" not in names or "emotion" in STYLES[self.format.style], source, key,

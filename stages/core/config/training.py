@@ -91,12 +91,17 @@ class Grpo(Training):
     print_completions: bool = False   # TRL's rich completion tables in the log (trainer_logs.py)
     credit: str = "sequence"   # sequence: TRL's one advantage per completion | causal, spans: per term (grpo_credit.py)
     seed: Optional[int] = None   # GRPO's sampling and prompt order; None: the run's seed
+    average: Optional[float] = None   # decay of the saved weights' moving average; None: the last step's (weight_average.py)
     # trainer.vllm_mode=server: the launcher's `trl vllm-serve` (where it listens, its GPUs and memory
     # are the trainer's own vllm_server_* / vllm_* fields)
     vllm_server: Optional[ServerLifecycle] = None
 
     def validate(self, where: str = "grpo", source: str = "params.yaml") -> None:
         _check(self.seed is None or self.seed >= 0, source, f"{where}.seed", "must be >= 0 or null (the run's seed)")
+        _check(self.average is None or 0 < self.average < 1, source, f"{where}.average",
+               f"must be a decay in (0, 1) or null (the last step's weights), got {self.average}")
+        _check(self.average is None or not self.select_best.enabled, source, f"{where}.average",
+               "both decide which weights are saved: set grpo.select_best.enabled=false or grpo.average=null")
         _one_of(self.logprobs, GRPO_LOGPROBS, source, f"{where}.logprobs")
         _one_of(self.credit, GRPO_CREDITS, source, f"{where}.credit")
         aggregation = self.trainer.get("multi_objective_aggregation", "sum_then_normalize")
