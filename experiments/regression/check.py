@@ -8,9 +8,9 @@
                                                 # table's rows (TABLE/ROW: one row only)
 
 Rules (expect higher / lower / equal, absolute tol, k × seed sd, k from a family-wise false-alarm
-chance) live in
-experiments/regression/tolerances.yaml, the values in experiments/regression/baseline.json, the seed
-spread in experiments/regression/seed_spread.json. Prints a diff table either way.
+chance) live in experiments/regression/tolerances.yaml, the values in
+experiments/regression/baseline.json, the seed spread per machine in experiments/regression/seed_spread/
+(pooled). Prints a diff table either way.
 """
 
 from __future__ import annotations
@@ -97,21 +97,22 @@ def load_checks(path: Path, spread: dict | None = None) -> list[Check]:
     return checks
 
 
-def spread_file(tolerances: Path) -> Path | None:
-    """The seed-spread file the tolerances name (key ``spread``, relative to the tolerances file)."""
-    name = (load_yaml(tolerances) or {}).get("spread")
-    return None if name is None else tolerances.parent / name
+def spread_files(tolerances: Path) -> list[Path]:
+    """The seed-spread files the tolerances name (key ``spread``: one file or a list, one per machine,
+    relative to the tolerances file); ``--record-spread`` writes the first."""
+    names = (load_yaml(tolerances) or {}).get("spread") or []
+    return [tolerances.parent / name for name in ([names] if isinstance(names, str) else names)]
 
 
 def load_spread(tolerances: Path) -> dict | None:
-    """The recorded seed spread, or None where the tolerances name none or it is not recorded yet."""
-    path = spread_file(tolerances)
-    return json.loads(path.read_text()) if path is not None and path.exists() else None
+    """The recorded spread of every listed file that exists, pooled (spread.merge); None where none is."""
+    recorded = [json.loads(path.read_text()) for path in spread_files(tolerances) if path.exists()]
+    return seed_spread.merge(recorded) if recorded else None
 
 
 def record_spread(tolerances: Path, source: str) -> Path:
     """Write the seed spread of every metric a rule scales by k, from the runs of ``table[/row]``
-    (all the table's rows, pooled, when no row is named)."""
+    (all the table's rows, pooled, when no row is named), into the first file of ``spread``."""
     from experiments.ablations import load_table
     from experiments.dvcexp import exp_show
 
@@ -126,9 +127,10 @@ def record_spread(tolerances: Path, source: str) -> Path:
                 scaled.setdefault(stage, []).append(metric)
     from stages.core.io import write_json
 
-    path = spread_file(tolerances)
-    if path is None:
+    paths = spread_files(tolerances)
+    if not paths:
         raise ExperimentConfigError(f"{tolerances}: key 'spread': name the file the seed spread goes to")
+    path = paths[0]
     write_json(path, seed_spread.record(table, [row] if row else table.experiments, exp_show(ROOT), scaled))
     return path
 

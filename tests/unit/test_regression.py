@@ -103,8 +103,13 @@ def write_rules(tmp_path, spread_sd=None, k=2):
     rules.write_text("spread: spread.json\nchecks:\n  evaluate:\n"
                      f"    eval/grpo/emotion_acc: {{expect: higher, tol: 0.03, k: {k}}}\n")
     if spread_sd is not None:
-        (tmp_path / "spread.json").write_text(json.dumps({"sd": {"evaluate": {"eval/grpo/emotion_acc": spread_sd}}}))
+        (tmp_path / "spread.json").write_text(json.dumps(recorded({"eval/grpo/emotion_acc": spread_sd})))
     return rules
+
+
+def recorded(sds: dict[str, float]) -> dict:
+    """A spread file whose evaluate metrics have these seed sds: two seeds each, 0 and sd·√2."""
+    return {"values": {"evaluate": {metric: {"row": [0.0, sd * 2 ** 0.5]} for metric, sd in sds.items()}}}
 
 
 @pytest.mark.parametrize("sd, drop, status", [
@@ -134,13 +139,13 @@ def test_auto_k_holds_the_family_wise_false_alarm_chance():
 
 
 def test_auto_k_counts_the_auto_rules_and_needs_a_false_alarm_chance(metrics, tmp_path, capsys):
-    from experiments.regression.check import family_k, load_checks
+    from experiments.regression.check import family_k, load_checks, load_spread
 
     rules = tmp_path / "tol.yaml"
-    (tmp_path / "spread.json").write_text(json.dumps({"sd": {"evaluate": {"a": 0.1, "b": 0.1}}}))
+    (tmp_path / "spread.json").write_text(json.dumps(recorded({"a": 0.1, "b": 0.1})))
     body = "spread: spread.json\nchecks:\n  evaluate:\n    a: {expect: higher, k: auto}\n    b: {expect: higher, k: auto}\n"
     rules.write_text("false_alarm: 0.05\n" + body)
-    checks = load_checks(rules, json.loads((tmp_path / "spread.json").read_text()))
+    checks = load_checks(rules, load_spread(rules))
     assert [c.k for c in checks] == [pytest.approx(family_k(0.05, 2))] * 2
     assert checks[0].tol == pytest.approx(0.1 * family_k(0.05, 2))
     rules.write_text(body)
@@ -176,8 +181,37 @@ def test_record_pools_the_seed_sd_over_rows():
     exps.append(Exp("t-a-s42", "old", {}, {}, {"metrics/evaluate.json": {"m": 9.0}}))  # older: ignored
     one = record(table, ["a"], exps, {"evaluate": ["m"]})
     assert one["seeds"] == [42, 43, 44] and one["values"]["evaluate"]["m"] == {"a": [0.5, 0.6, 0.7]}
-    assert one["sd"]["evaluate"]["m"] == pytest.approx(0.1) and one["dof"] == 2
+    assert one["sd"]["evaluate"]["m"] == pytest.approx(0.1) and one["dof"]["evaluate"]["m"] == 2
+    assert one["cpu"] and one["recorded"]
     both = record(table, ["a", "b"], exps, {"evaluate": ["m"]})
-    assert both["sd"]["evaluate"]["m"] == pytest.approx(((0.1**2 + 0.2**2) / 2) ** 0.5) and both["dof"] == 4
+    assert both["sd"]["evaluate"]["m"] == pytest.approx(((0.1**2 + 0.2**2) / 2) ** 0.5)
+    assert both["dof"]["evaluate"]["m"] == 4
     with pytest.raises(ExperimentConfigError, match="1 of seeds"):
         record(table, ["a"], exps[:2], {"evaluate": ["m"]})
+
+
+def test_rows_sharing_a_stage_count_once_and_machines_pool():
+    from experiments.regression.spread import merge
+
+    # two rows that share SFT repeat its values: one group, 2 degrees of freedom, not 4
+    xeon = {"values": {"evaluate": {"sft": {"a": [0.70, 0.80, 0.75], "b": [0.70, 0.80, 0.75]},
+                                    "grpo": {"a": [3.0, 3.2, 3.1], "b": [3.1, 3.1, 3.4]}}}}
+    amd = {"values": {"evaluate": {"sft": {"a": [0.70, 0.71, 0.72], "b": [0.70, 0.71, 0.72]}}}}
+    alone = merge([xeon])
+    assert alone["dof"]["evaluate"] == {"sft": 2, "grpo": 4} and alone["sd"]["evaluate"]["sft"] == pytest.approx(0.05)
+    pooled = merge([xeon, amd])   # one machine's seeds agreeing closely do not shrink the other's spread away
+    assert pooled["dof"]["evaluate"]["sft"] == 4
+    assert pooled["sd"]["evaluate"]["sft"] == pytest.approx(((0.05**2 * 2 + 0.01**2 * 2) / 4) ** 0.5)
+    assert pooled["sd"]["evaluate"]["grpo"] == alone["sd"]["evaluate"]["grpo"]
+
+
+def test_tolerances_pool_every_listed_spread_file(metrics, tmp_path, capsys):
+    rules = tmp_path / "tol.yaml"
+    rules.write_text("spread: [one.json, two.json, missing.json]\nchecks:\n  evaluate:\n"
+                     "    eval/grpo/emotion_acc: {expect: higher, k: 1}\n")
+    for name, vals in (("one", [0.5, 0.7]), ("two", [0.6, 0.6])):
+        (tmp_path / f"{name}.json").write_text(json.dumps({"values": {"evaluate": {"eval/grpo/emotion_acc": {"r": vals}}}}))
+    from experiments.regression.check import load_checks, load_spread
+
+    (check,) = load_checks(rules, load_spread(rules))
+    assert check.sd == pytest.approx((0.02 / 2) ** 0.5)   # squared deviations 0.01 + 0.01 + 0 + 0 over 2 dof
