@@ -53,8 +53,7 @@ def record(table, rows: list[str], exps, metrics: dict[str, list[str]]) -> dict:
                 values.setdefault(stage, {}).setdefault(key, {})[row] = got
     return {"source": table.name, "cpu": cpu_model(), "recorded": datetime.date.today().isoformat(), "rows": rows,
             "seeds": sorted({s for runs in found.values() for s in runs}), "values": values,
-            **summary([{stage: {key: list(by_row.values()) for key, by_row in keys.items()}
-                        for stage, keys in values.items()}])}
+            **merge([{"values": values}])}
 
 
 def summary(sources: list[dict]) -> dict:

@@ -6,6 +6,8 @@ default), so the last iterate lands wherever the last steps' samples pushed it; 
 again from one SFT checkpoint moved all-example emotion accuracy by -0.019 to +0.070
 (docs/results.md). An average over the last ~1 / (1 - decay) steps (Polyak-Ruppert averaging) keeps
 the trend and smooths that noise out; the price is a lag of about as many steps behind the trend.
+On the embedded default (60 steps, decay 0.9) it did not help: the averaged policy gained less where
+the last step gained (docs/results.md, "Two ways to damp GRPO's own draw"), so it is off there.
 
 * The average starts at the initial (SFT) weights and is updated after every optimizer step:
   avg <- decay * avg + (1 - decay) * weights. It is kept in float32 on the weights' device.
