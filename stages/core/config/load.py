@@ -67,11 +67,15 @@ class Config:
                    f"partition.method={method} gives {stage} no data: set {stage}.enabled=false")
         for stage in ("sft", "grpo"):
             getattr(self, stage).validate_world(self.launch.num_processes, stage, source)
-        self.grpo.select_best.validate("grpo.select_best", source, list(self.reward.names), self.launch.name)
-        # the average is a whole copy of the weights, as select_best's kept step (weight_average.py)
-        _check(self.grpo.average is None or self.launch.name not in ("zero3", "fsdp"), source, "grpo.average",
-               f"the weights' average is a whole copy, which launch={self.launch.name} shards across processes: "
-               "use launch=ddp or zero2, or set grpo.average=null")
+        self.grpo.select_best.validate("grpo.select_best", source, list(self.reward.names))
+        # select_best's kept step and the weights' average are one process's whole copy of the weights,
+        # which a sharded launch holds on no process (select_best.py, weight_average.py)
+        for key, on, what, off in (("grpo.select_best.enabled", self.grpo.select_best.enabled,
+                                    "best-checkpoint selection keeps", "false"),
+                                   ("grpo.average", self.grpo.average is not None, "the weights' average is", "null")):
+            _check(not on or self.launch.name not in ("zero3", "fsdp"), source, key,
+                   f"{what} a whole copy of the weights, which launch={self.launch.name} shards across processes: "
+                   f"use launch=ddp or zero2, or set {key}={off}")
         for key, names in (("reward.names", self.reward.names),
                            ("partition.rollouts.reward.names", self.partition.rollouts.reward.names)):
             _check("emotion" not in names or "emotion" in STYLES[self.format.style], source, key,

@@ -71,17 +71,13 @@ class SelectBest:
     metric: str = "reward"         # reward (the weighted sum) or one of reward.names
     batch_size: int = 64           # greedy generation batch on the dev slice
 
-    def validate(self, where: str, source: str, reward_names: list[str], launch: str) -> None:
+    def validate(self, where: str, source: str, reward_names: list[str]) -> None:
         if not self.enabled:
             return
         metrics = ["reward", *reward_names]
         _check(self.metric in metrics, source, f"{where}.metric", f"{self.metric!r} is not one of {metrics}")
         for key in ("every_steps", "dev_examples", "batch_size"):
             _check(getattr(self, key) > 0, source, f"{where}.{key}", "must be positive")
-        # the kept weights are one process's whole copy: a sharded launch holds none (select_best.py)
-        _check(launch not in ("zero3", "fsdp"), source, f"{where}.enabled",
-               f"best-checkpoint selection keeps a whole copy of the weights, which launch={launch} "
-               "shards across processes: use launch=ddp or zero2, or set grpo.select_best.enabled=false")
 
 
 @dataclass
