@@ -11,7 +11,7 @@ step with the best dev metric become ``models/grpo``.
 * ``Selection`` keeps the maximum; a tie keeps the earliest step (fewer updates away from SFT).
 * The best weights are kept on the main process as a CPU copy of the state dict (the trainer's
   optimizer state is not needed to save a model). Every process of one-process, DDP and ZeRO-2 runs
-  holds the whole model; ZeRO-3 and FSDP shard it and are refused at config time (config/training.py).
+  holds the whole model; ZeRO-3 and FSDP shard it and are refused at config time (config/load.py).
 * Evaluation forks the RNG, so training draws the same samples with selection on or off.
 * The kept weights are not persisted: a run resumed from a trainer checkpoint (checkpoints.py)
   chooses among the steps after the one it resumed from, and says so in its log.

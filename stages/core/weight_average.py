@@ -15,7 +15,7 @@ the last step gained (docs/results.md, "Two ways to damp GRPO's own draw"), so i
 * The average is not persisted: a run resumed from a trainer checkpoint (checkpoints.py) starts it
   at the resumed weights.
 * Every process of one-process, DDP and ZeRO-2 runs holds the whole model; ZeRO-3 and FSDP shard it
-  and are refused at config time, as for best-checkpoint selection (config/training.py), which this
+  and are refused at config time, as for best-checkpoint selection (config/load.py), which this
   excludes: both decide which weights are saved.
 """
 
