@@ -61,7 +61,7 @@ def generate_all(cfg, prompts: list[list[dict]]) -> dict[str, list[str]]:
     repeated = [p for p in prompts for _ in range(sampled.samples)]
     for row, name in sampled_rows(ev).items():
         outputs[row] = generate(checkpoint(cfg, name), cfg.model.dtype, repeated, ev, cfg.seed, f"evaluate {row}",
-                                temperature=sampled.temperature)
+                                sampled=sampled)
     return outputs
 
 
@@ -122,7 +122,8 @@ def run(cfg) -> dict[str, float]:
                 "training_judge": judge_settings(cfg.judge), "max_new_tokens": ev.max_new_tokens,
                 "do_sample": ev.do_sample, "batch_size": ev.batch_size, "examples": len(examples),
                 "sampled": {"rows": list(sampled), "samples": ev.sampled.samples,
-                            "temperature": ev.sampled.temperature},
+                            "temperature": ev.sampled.temperature, "top_k": ev.sampled.top_k,
+                            "top_p": ev.sampled.top_p},
                 "seed": cfg.seed, "system_prompt": cfg.format.system_prompt,
                 "api_baselines": [{"name": b.name, "model": b.model, "base_url": b.base_url}
                                   for b in ev.api_baselines]}

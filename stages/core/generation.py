@@ -11,16 +11,18 @@ from .modeling import chat_ids
 @torch.inference_mode()
 def generate_ids(model, tokenizer, prompts: list[list[dict]], *, batch_size: int, max_new_tokens: int,
                  do_sample: bool = False, seed: int = 0, desc: str = "generate", progress: bool = True,
-                 temperature: float | None = None, top_p: float | None = None) -> list[list[int]]:
+                 temperature: float | None = None, top_p: float | None = None,
+                 top_k: int | None = None) -> list[list[int]]:
     """Complete each conversational prompt; returns the new token ids of each, in input order, cut
     after the first end-of-turn token (what follows it in a batch is padding).
 
     Prompts are batched by length (less padding). Left padding with the attention mask is exact for
     greedy decoding: generate() derives position ids from the mask, so a padded prompt sees the same
     positions as alone; ``python -m tools.generation_bench`` checks batched == one-at-a-time.
-    ``temperature`` / ``top_p`` apply when sampling (None: the model's generation config).
+    ``temperature`` / ``top_p`` / ``top_k`` apply when sampling (None: the model's generation config, and
+    transformers' own top_k of 50 where that sets none; 0: no top-k cut).
     """
-    sampling = {k: v for k, v in (("temperature", temperature), ("top_p", top_p)) if v is not None}
+    sampling = {k: v for k, v in (("temperature", temperature), ("top_p", top_p), ("top_k", top_k)) if v is not None}
     model.eval()
     tokenizer.padding_side = "left"
     encoded = [chat_ids(tokenizer, p, add_generation_prompt=True) for p in prompts]

@@ -59,6 +59,8 @@ def test_paper_backbones_compose_and_validate(root, tmp_path, model):
     ("evaluate.sampled.models=[gpt5]", "evaluate.sampled.models"),
     ("evaluate.sampled.samples=0", "evaluate.sampled.samples"),
     ("evaluate.sampled.temperature=0", "evaluate.sampled.temperature"),
+    ("evaluate.sampled.top_k=-1", "evaluate.sampled.top_k"),
+    ("evaluate.sampled.top_p=0", "evaluate.sampled.top_p"),
     ("data.n_dialogues=lots", "data.n_dialogues"),
     ("data.source=wikipedia", "data.source"),
     ("data.max_reject_rate=1.5", "data.max_reject_rate"),

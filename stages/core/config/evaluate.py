@@ -44,6 +44,8 @@ class Sampled:
     models: list[str] = field(default_factory=list)   # sampled where also in evaluate.models
     samples: int = 4             # replies per test example; a reply's scores are averaged per example
     temperature: float = 1.0
+    top_k: int = 0               # 0: no top-k cut, as GRPO samples (HF's generate would apply its default of 50)
+    top_p: float = 1.0
 
     def validate(self, where: str, source: str) -> None:
         for name in self.models:
@@ -51,6 +53,8 @@ class Sampled:
         _check(self.samples > 0, source, f"{where}.samples", "must be positive")
         _check(self.temperature > 0, source, f"{where}.temperature",
                "must be positive (0 is greedy: the models' own rows)")
+        _check(self.top_k >= 0, source, f"{where}.top_k", "must be 0 (no cut) or positive")
+        _check(0 < self.top_p <= 1, source, f"{where}.top_p", "must be in (0, 1]")
 
 
 @dataclass

@@ -30,12 +30,15 @@ class BackendUnavailable(KardiaError, RuntimeError):
 
 
 def generate_hf(path: str, dtype: str, prompts: list[list[dict]], ev, seed: int, desc: str,
-                temperature: float | None = None) -> list[str]:
-    """``temperature`` None: decoded as evaluate.do_sample says; a value: sampled at it (evaluate.sampled)."""
+                sampled=None) -> list[str]:
+    """``sampled`` None: decoded as evaluate.do_sample says; evaluate.sampled: sampled with its temperature,
+    top_k and top_p (GRPO's own, so the rows measure the distribution GRPO trains)."""
     model, tokenizer = load_checkpoint(path, dtype)
     model = to_generation_device(model, desc)
+    knobs = {} if sampled is None else {"temperature": sampled.temperature, "top_k": sampled.top_k,
+                                        "top_p": sampled.top_p}
     return generate(model, tokenizer, prompts, batch_size=ev.batch_size, max_new_tokens=ev.max_new_tokens,
-                    do_sample=ev.do_sample or temperature is not None, temperature=temperature, seed=seed, desc=desc)
+                    do_sample=ev.do_sample or sampled is not None, seed=seed, desc=desc, **knobs)
 
 
 def _import_vllm():
@@ -55,17 +58,18 @@ def _import_vllm():
 
 
 def generate_vllm(path: str, dtype: str, prompts: list[list[dict]], ev, seed: int, desc: str,
-                  temperature: float | None = None) -> list[str]:
+                  sampled=None) -> list[str]:
     """One engine for this model only (evaluate calls it once per model, in turn), shut down and freed
-    before it returns: two 7B engines at gpu_memory_utilization 0.9 do not fit one GPU. ``temperature``:
-    as in ``generate_hf``."""
+    before it returns: two 7B engines at gpu_memory_utilization 0.9 do not fit one GPU. ``sampled``:
+    as in ``generate_hf`` (vLLM's top_k 0 is no cut too)."""
     llm_cls, sampling_cls = _import_vllm()
     llm = llm_cls(model=path, dtype=dtype, seed=seed, tensor_parallel_size=ev.vllm.tensor_parallel_size,
                   max_model_len=ev.vllm.max_model_len, gpu_memory_utilization=ev.vllm.gpu_memory_utilization)
     try:
-        params = sampling_cls(max_tokens=ev.max_new_tokens, seed=seed,
-                              temperature=temperature if temperature is not None else float(ev.do_sample),
-                              skip_special_tokens=True)  # span tokens are not special: they stay
+        knobs = ({"temperature": float(ev.do_sample)} if sampled is None else
+                 {"temperature": sampled.temperature, "top_k": sampled.top_k, "top_p": sampled.top_p})
+        params = sampling_cls(max_tokens=ev.max_new_tokens, seed=seed, skip_special_tokens=True,  # span tokens
+                              **knobs)                                                          # are not special
         results = llm.chat(prompts, params, use_tqdm=True)
         return [r.outputs[0].text for r in results]
     finally:
