@@ -28,8 +28,11 @@ def generate_ids(model, tokenizer, prompts: list[list[dict]], *, batch_size: int
     encoded = [chat_ids(tokenizer, p, add_generation_prompt=True) for p in prompts]
     order = sorted(range(len(encoded)), key=lambda i: len(encoded[i]))
     outputs: list[list[int] | None] = [None] * len(encoded)
-    torch.manual_seed(seed)
     for start in tqdm(range(0, len(order), batch_size), desc=desc, unit="batch", disable=not progress):
+        # Each batch from its own seed: two models sampled on the same prompts draw from the same random
+        # stream batch by batch (how many steps a batch runs moves the stream otherwise), so where their
+        # distributions agree their replies agree, and the paired difference keeps less sampling noise.
+        torch.manual_seed(seed + start)
         idx = order[start:start + batch_size]
         batch = tokenizer.pad({"input_ids": [encoded[i] for i in idx]}, return_tensors="pt").to(model.device)
         generated = model.generate(

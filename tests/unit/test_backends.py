@@ -206,7 +206,8 @@ def test_vllm_evaluates_one_model_at_a_time_and_frees_it(root, tmp_path, monkeyp
             events.append(("build", model, kwargs["tensor_parallel_size"], kwargs["max_model_len"]))
 
         def chat(self, prompts, params, use_tqdm):
-            events.append(("chat", self.model, params["temperature"], params.get("top_k"), params.get("top_p")))
+            events.append(("chat", self.model, params["temperature"], params.get("top_k"), params.get("top_p"),
+                           params["max_tokens"]))
             return [SimpleNamespace(outputs=[SimpleNamespace(text=f"{self.model}:{i}")]) for i in range(len(prompts))]
 
         def shutdown(self):
@@ -228,7 +229,8 @@ def test_vllm_evaluates_one_model_at_a_time_and_frees_it(root, tmp_path, monkeyp
     assert outputs["sft"] == ["models/sft:0", "models/sft:1"]
     assert len(outputs["grpo_sampled"]) == 2 * cfg.evaluate.sampled.samples   # evaluate.sampled: its own engine
     expected = []
-    greedy, sampled = (0.0, None, None), (1.0, 0, 1.0)   # sampled rows: GRPO's temperature, top_k, top_p
+    greedy, sampled = (0.0, None, None, 160), (1.0, 0, 1.0, 128)   # sampled rows: GRPO's temperature, top_k,
+                                                                   # top_p and max_completion_length
     for model, knobs in (("base", greedy), ("sft", greedy), ("grpo", greedy), ("sft", sampled), ("grpo", sampled)):
         model = f"models/{model}"
         expected += [("build", model, 2, 4096), ("chat", model, *knobs), ("shutdown", model), ("gc", []),
@@ -259,17 +261,18 @@ def test_a_conf_baseline_file_runs_as_an_api_baseline(root, tmp_path, server):
 
 
 def test_sampled_rows_sample_from_the_distribution_grpo_trains(root, tmp_path, monkeypatch):
-    """evaluate.sampled takes GRPO's temperature, top_k and top_p (one source: conf/grpo), and they reach
-    generate: top_k 1 samples the greedy reply, top_k 0 cuts nothing (transformers' generate would
-    otherwise apply its default top-k of 50, a narrower distribution than GRPO's rollouts)."""
+    """evaluate.sampled takes GRPO's temperature, top_k, top_p and length limit (one source: conf/grpo),
+    and they reach generate: top_k 1 samples the greedy reply, top_k 0 cuts nothing (transformers'
+    generate would otherwise apply its default top-k of 50, a narrower distribution than GRPO's
+    rollouts), max_new_tokens replaces evaluate's own."""
     from transformers.generation.logits_process import TopKLogitsWarper
 
     from tests.unit.test_config import compose
     from tests.unit.test_modeling import build
 
     cfg = compose(root)
-    assert {k: cfg["evaluate"]["sampled"][k] for k in ("temperature", "top_k", "top_p")} == \
-        {k: cfg["grpo"]["trainer"][k] for k in ("temperature", "top_k", "top_p")}
+    assert [cfg["evaluate"]["sampled"][k] for k in ("temperature", "top_k", "top_p", "max_new_tokens")] == \
+        [cfg["grpo"]["trainer"][k] for k in ("temperature", "top_k", "top_p", "max_completion_length")]
     ckpt = str(build(tmp_path)[2])
     prompts = [[{"role": "user", "content": f"I lost my job {i}."}] for i in range(3)]
     cuts = []
@@ -278,10 +281,13 @@ def test_sampled_rows_sample_from_the_distribution_grpo_trains(root, tmp_path, m
                                                                                  call(self, ids, scores))[1])
 
     def sampled(top_k):
-        knobs = SimpleNamespace(temperature=1.0, top_k=top_k, top_p=1.0)
+        knobs = SimpleNamespace(temperature=1.0, top_k=top_k, top_p=1.0, max_new_tokens=EV.max_new_tokens)
         return backends.generate_hf(ckpt, "float32", prompts, EV, 0, "x", sampled=knobs)
 
     assert sampled(1) == backends.generate_hf(ckpt, "float32", prompts, EV, 0, "x") and set(cuts) == {1}
     cuts.clear()
     sampled(0)
     assert cuts == []
+    short = backends.generate_hf(ckpt, "float32", prompts, EV, 0, "x", sampled=SimpleNamespace(
+        temperature=1.0, top_k=1, top_p=1.0, max_new_tokens=2))
+    assert short != sampled(1)   # two tokens, not EV's 32

@@ -61,6 +61,7 @@ def test_paper_backbones_compose_and_validate(root, tmp_path, model):
     ("evaluate.sampled.temperature=0", "evaluate.sampled.temperature"),
     ("evaluate.sampled.top_k=-1", "evaluate.sampled.top_k"),
     ("evaluate.sampled.top_p=0", "evaluate.sampled.top_p"),
+    ("evaluate.sampled.max_new_tokens=0", "evaluate.sampled.max_new_tokens"),
     ("data.n_dialogues=lots", "data.n_dialogues"),
     ("data.source=wikipedia", "data.source"),
     ("data.max_reject_rate=1.5", "data.max_reject_rate"),

@@ -46,6 +46,7 @@ class Sampled:
     temperature: float = 1.0
     top_k: int = 0               # 0: no top-k cut, as GRPO samples (HF's generate would apply its default of 50)
     top_p: float = 1.0
+    max_new_tokens: int = 128    # GRPO's max_completion_length: a reply GRPO would truncate is truncated here too
 
     def validate(self, where: str, source: str) -> None:
         for name in self.models:
@@ -55,6 +56,7 @@ class Sampled:
                "must be positive (0 is greedy: the models' own rows)")
         _check(self.top_k >= 0, source, f"{where}.top_k", "must be 0 (no cut) or positive")
         _check(0 < self.top_p <= 1, source, f"{where}.top_p", "must be in (0, 1]")
+        _check(self.max_new_tokens > 0, source, f"{where}.max_new_tokens", "must be positive")
 
 
 @dataclass

@@ -32,13 +32,14 @@ class BackendUnavailable(KardiaError, RuntimeError):
 def generate_hf(path: str, dtype: str, prompts: list[list[dict]], ev, seed: int, desc: str,
                 sampled=None) -> list[str]:
     """``sampled`` None: decoded as evaluate.do_sample says; evaluate.sampled: sampled with its temperature,
-    top_k and top_p (GRPO's own, so the rows measure the distribution GRPO trains)."""
+    top_k, top_p and length limit (GRPO's own, so the rows measure the replies GRPO trains on)."""
     model, tokenizer = load_checkpoint(path, dtype)
     model = to_generation_device(model, desc)
     knobs = {} if sampled is None else {"temperature": sampled.temperature, "top_k": sampled.top_k,
                                         "top_p": sampled.top_p}
-    return generate(model, tokenizer, prompts, batch_size=ev.batch_size, max_new_tokens=ev.max_new_tokens,
-                    do_sample=ev.do_sample or sampled is not None, seed=seed, desc=desc, **knobs)
+    return generate(model, tokenizer, prompts, batch_size=ev.batch_size, seed=seed, desc=desc,
+                    max_new_tokens=ev.max_new_tokens if sampled is None else sampled.max_new_tokens,
+                    do_sample=ev.do_sample or sampled is not None, **knobs)
 
 
 def _import_vllm():
@@ -68,8 +69,8 @@ def generate_vllm(path: str, dtype: str, prompts: list[list[dict]], ev, seed: in
     try:
         knobs = ({"temperature": float(ev.do_sample)} if sampled is None else
                  {"temperature": sampled.temperature, "top_k": sampled.top_k, "top_p": sampled.top_p})
-        params = sampling_cls(max_tokens=ev.max_new_tokens, seed=seed, skip_special_tokens=True,  # span tokens
-                              **knobs)                                                          # are not special
+        params = sampling_cls(max_tokens=ev.max_new_tokens if sampled is None else sampled.max_new_tokens,
+                              seed=seed, skip_special_tokens=True, **knobs)  # span tokens are not special
         results = llm.chat(prompts, params, use_tqdm=True)
         return [r.outputs[0].text for r in results]
     finally:
