@@ -123,7 +123,7 @@ def run(cfg) -> dict[str, float]:
                 "do_sample": ev.do_sample, "batch_size": ev.batch_size, "examples": len(examples),
                 "sampled": {"rows": list(sampled), "samples": ev.sampled.samples,
                             "temperature": ev.sampled.temperature, "top_k": ev.sampled.top_k,
-                            "top_p": ev.sampled.top_p},
+                            "top_p": ev.sampled.top_p, "max_new_tokens": ev.sampled.max_new_tokens},
                 "seed": cfg.seed, "system_prompt": cfg.format.system_prompt,
                 "api_baselines": [{"name": b.name, "model": b.model, "base_url": b.base_url}
                                   for b in ev.api_baselines]}
