@@ -229,8 +229,8 @@ def test_vllm_evaluates_one_model_at_a_time_and_frees_it(root, tmp_path, monkeyp
     assert outputs["sft"] == ["models/sft:0", "models/sft:1"]
     assert len(outputs["grpo_sampled"]) == 2 * cfg.evaluate.sampled.samples   # evaluate.sampled: its own engine
     expected = []
-    greedy, sampled = (0.0, None, None, 160), (1.0, 0, 1.0, 128)   # sampled rows: GRPO's temperature, top_k,
-                                                                   # top_p and max_completion_length
+    greedy, sampled = (0.0, None, None, 160), (1.0, -1, 1.0, 128)   # sampled rows: GRPO's temperature, top_k
+                                                                    # (0: vLLM's -1), top_p, max_completion_length
     for model, knobs in (("base", greedy), ("sft", greedy), ("grpo", greedy), ("sft", sampled), ("grpo", sampled)):
         model = f"models/{model}"
         expected += [("build", model, 2, 4096), ("chat", model, *knobs), ("shutdown", model), ("gc", []),

@@ -62,13 +62,13 @@ def generate_vllm(path: str, dtype: str, prompts: list[list[dict]], ev, seed: in
                   sampled=None) -> list[str]:
     """One engine for this model only (evaluate calls it once per model, in turn), shut down and freed
     before it returns: two 7B engines at gpu_memory_utilization 0.9 do not fit one GPU. ``sampled``:
-    as in ``generate_hf`` (vLLM's top_k 0 is no cut too)."""
+    as in ``generate_hf``; no top-k cut is -1 here, which every vLLM takes (older ones reject 0)."""
     llm_cls, sampling_cls = _import_vllm()
     llm = llm_cls(model=path, dtype=dtype, seed=seed, tensor_parallel_size=ev.vllm.tensor_parallel_size,
                   max_model_len=ev.vllm.max_model_len, gpu_memory_utilization=ev.vllm.gpu_memory_utilization)
     try:
         knobs = ({"temperature": float(ev.do_sample)} if sampled is None else
-                 {"temperature": sampled.temperature, "top_k": sampled.top_k, "top_p": sampled.top_p})
+                 {"temperature": sampled.temperature, "top_k": sampled.top_k or -1, "top_p": sampled.top_p})
         params = sampling_cls(max_tokens=ev.max_new_tokens if sampled is None else sampled.max_new_tokens,
                               seed=seed, skip_special_tokens=True, **knobs)  # span tokens are not special
         results = llm.chat(prompts, params, use_tqdm=True)
