@@ -42,7 +42,7 @@ class Sampled:
     sampled at its own temperature; the greedy reply may not move when their distribution does."""
 
     models: list[str] = field(default_factory=list)   # sampled where also in evaluate.models
-    samples: int = 4             # replies per test example; a reply's scores are averaged per example
+    samples: int = 8             # replies per test example; a reply's scores are averaged per example
     temperature: float = 1.0
     top_k: int = 0               # 0: no top-k cut, as GRPO samples (HF's generate would apply its default of 50)
     top_p: float = 1.0
