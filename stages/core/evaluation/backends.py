@@ -29,17 +29,22 @@ class BackendUnavailable(KardiaError, RuntimeError):
     """The configured generation backend cannot run here; the message says why and what to do."""
 
 
+def decoding(ev, sampled) -> tuple[int, dict]:
+    """The length limit and sampling knobs of a row: evaluate's own (``sampled`` None), or those of
+    evaluate.sampled, GRPO's, so the sampled rows measure the replies GRPO trains on."""
+    if sampled is None:
+        return ev.max_new_tokens, {}
+    return sampled.max_new_tokens, {"temperature": sampled.temperature, "top_k": sampled.top_k, "top_p": sampled.top_p}
+
+
 def generate_hf(path: str, dtype: str, prompts: list[list[dict]], ev, seed: int, desc: str,
                 sampled=None) -> list[str]:
-    """``sampled`` None: decoded as evaluate.do_sample says; evaluate.sampled: sampled with its temperature,
-    top_k, top_p and length limit (GRPO's own, so the rows measure the replies GRPO trains on)."""
+    """``sampled`` None: decoded as evaluate.do_sample says; evaluate.sampled: sampled (``decoding``)."""
     model, tokenizer = load_checkpoint(path, dtype)
     model = to_generation_device(model, desc)
-    knobs = {} if sampled is None else {"temperature": sampled.temperature, "top_k": sampled.top_k,
-                                        "top_p": sampled.top_p}
+    max_new_tokens, knobs = decoding(ev, sampled)
     return generate(model, tokenizer, prompts, batch_size=ev.batch_size, seed=seed, desc=desc,
-                    max_new_tokens=ev.max_new_tokens if sampled is None else sampled.max_new_tokens,
-                    do_sample=ev.do_sample or sampled is not None, **knobs)
+                    max_new_tokens=max_new_tokens, do_sample=ev.do_sample or sampled is not None, **knobs)
 
 
 def _import_vllm():
@@ -67,10 +72,12 @@ def generate_vllm(path: str, dtype: str, prompts: list[list[dict]], ev, seed: in
     llm = llm_cls(model=path, dtype=dtype, seed=seed, tensor_parallel_size=ev.vllm.tensor_parallel_size,
                   max_model_len=ev.vllm.max_model_len, gpu_memory_utilization=ev.vllm.gpu_memory_utilization)
     try:
-        knobs = ({"temperature": float(ev.do_sample)} if sampled is None else
-                 {"temperature": sampled.temperature, "top_k": sampled.top_k or -1, "top_p": sampled.top_p})
-        params = sampling_cls(max_tokens=ev.max_new_tokens if sampled is None else sampled.max_new_tokens,
-                              seed=seed, skip_special_tokens=True, **knobs)  # span tokens are not special
+        max_tokens, knobs = decoding(ev, sampled)
+        knobs = {"temperature": float(ev.do_sample), **knobs}
+        if "top_k" in knobs:
+            knobs["top_k"] = knobs["top_k"] or -1
+        params = sampling_cls(max_tokens=max_tokens, seed=seed, skip_special_tokens=True,  # span tokens
+                              **knobs)                                                 # are not special
         results = llm.chat(prompts, params, use_tqdm=True)
         return [r.outputs[0].text for r in results]
     finally:
